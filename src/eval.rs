@@ -1,0 +1,1 @@
+//! Word error rate and medical-term recall (under construction).

@@ -1,0 +1,20 @@
+//! medscribe: medical dictation transcription.
+//!
+//! The pipeline reads top to bottom, one module per stage:
+//! [`audio`] decodes any common dictation format to 16 kHz mono,
+//! [`stt`] runs Whisper (whisper.cpp) over the speech,
+//! [`vocab`] fixes misrecognised medical terms and records every change,
+//! [`transcript`] is the canonical document every output format renders from.
+//! [`models`] obtains, converts and verifies the Whisper and VAD models.
+//! [`cli`] is a thin command-line front end over these.
+
+pub mod audio;
+pub mod cli;
+pub mod error;
+pub mod eval;
+pub mod models;
+pub mod stt;
+pub mod transcript;
+pub mod vocab;
+
+pub use error::{Error, Result};
