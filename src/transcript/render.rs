@@ -1,0 +1,1 @@
+//! Renderers: txt, srt, vtt, json (under construction).
