@@ -1,1 +1,349 @@
-//! (stage under construction)
+//! Speech to text with whisper.cpp (via whisper-rs): 16 kHz mono samples in,
+//! segments with word timings and probabilities out.
+//!
+//! Silence is skipped with the Silero voice-activity detector ([`vad`]) and the
+//! speech is fed to Whisper in chunks cut at pauses, each at most one Whisper
+//! window long. That keeps Whisper from inventing text over silence, gives every
+//! window the initial prompt (whisper-rs cannot set `carry_initial_prompt`), and
+//! never cuts a word at a window boundary.
+
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Once};
+
+use whisper_rs::{FullParams, SamplingStrategy, WhisperContext, WhisperContextParameters};
+
+use crate::audio::TARGET_RATE;
+use crate::transcript::{join_words, Segment, Word};
+use crate::{Error, Result};
+
+pub mod vad;
+
+/// Whisper's window: 30 s. Chunks stay a little below it so that Whisper sees
+/// each one whole.
+pub const MAX_CHUNK_S: f64 = 29.0;
+
+/// How to recognise speech.
+#[derive(Debug, Clone)]
+pub struct SttOptions {
+    /// Language code, e.g. "en".
+    pub language: String,
+    /// Threads for Whisper's compute. Never more in total than cores: ggml's
+    /// workers spin-wait and slow down sharply when oversubscribed.
+    pub threads: usize,
+    /// Initial prompt given to every chunk (e.g. expected medical terms).
+    pub prompt: Option<String>,
+    /// Beam width; `None` decodes greedily.
+    pub beam: Option<u32>,
+    /// Set to true (e.g. by Ctrl-C) to abort promptly with [`Error::Interrupted`].
+    pub cancel: Option<Arc<AtomicBool>>,
+}
+
+impl Default for SttOptions {
+    fn default() -> Self {
+        SttOptions {
+            language: "en".into(),
+            threads: 1,
+            prompt: None,
+            beam: None,
+            cancel: None,
+        }
+    }
+}
+
+impl SttOptions {
+    /// "greedy" or "beam:N", as recorded in transcripts.
+    pub fn decoding(&self) -> String {
+        match self.beam {
+            Some(n) => format!("beam:{n}"),
+            None => "greedy".into(),
+        }
+    }
+
+    fn cancelled(&self) -> bool {
+        self.cancel
+            .as_ref()
+            .is_some_and(|c| c.load(Ordering::Relaxed))
+    }
+}
+
+/// A loaded Whisper model. Loading takes a moment; share one across files and
+/// threads (each transcription makes its own decoder state).
+pub struct Recognizer {
+    ctx: WhisperContext,
+}
+
+static QUIET: Once = Once::new();
+
+/// Routes whisper.cpp's own logging away from stderr: it is noise for users and
+/// must never carry transcript text.
+pub fn silence_whisper_logs() {
+    QUIET.call_once(whisper_rs::install_logging_hooks);
+}
+
+impl Recognizer {
+    /// Loads a whisper.cpp ggml model file.
+    pub fn load(model: &Path) -> Result<Self> {
+        silence_whisper_logs();
+        let path = model
+            .to_str()
+            .ok_or_else(|| Error::Model(format!("{}: path is not UTF-8", model.display())))?;
+        if !model.is_file() {
+            return Err(Error::Model(format!(
+                "{}: model file not found; fetch one with `medscribe models fetch base`",
+                model.display()
+            )));
+        }
+        let ctx = WhisperContext::new_with_params(path, WhisperContextParameters::default())
+            .map_err(|e| {
+                Error::Model(format!(
+                    "{}: not a loadable whisper.cpp model ({e}); re-fetch it with `medscribe models fetch`",
+                    model.display()
+                ))
+            })?;
+        Ok(Recognizer { ctx })
+    }
+
+    /// Recognises `samples` (16 kHz mono) as one piece, Whisper windowing it
+    /// itself. Times are seconds from the start of `samples` plus `offset_s`.
+    pub fn recognize(
+        &self,
+        samples: &[f32],
+        offset_s: f64,
+        opts: &SttOptions,
+    ) -> Result<Vec<Segment>> {
+        if opts.cancelled() {
+            return Err(Error::Interrupted);
+        }
+        let strategy = match opts.beam {
+            Some(n) => SamplingStrategy::BeamSearch {
+                beam_size: n.max(1) as i32,
+                patience: -1.0,
+            },
+            None => SamplingStrategy::Greedy { best_of: 5 },
+        };
+        let mut params = FullParams::new(strategy);
+        params.set_n_threads(opts.threads.max(1) as i32);
+        params.set_language(Some(&opts.language));
+        params.set_translate(false);
+        params.set_no_context(true);
+        params.set_token_timestamps(true);
+        params.set_suppress_nst(true);
+        params.set_print_progress(false);
+        params.set_print_realtime(false);
+        params.set_print_special(false);
+        params.set_print_timestamps(false);
+        if let Some(prompt) = opts.prompt.as_deref().filter(|p| !p.trim().is_empty()) {
+            params.set_initial_prompt(prompt);
+        }
+        if let Some(cancel) = opts.cancel.clone() {
+            // whisper-rs 0.16 casts the user data to the closure type it was given:
+            // only a boxed trait object makes that cast right.
+            let abort: Box<dyn FnMut() -> bool> = Box::new(move || cancel.load(Ordering::Relaxed));
+            params.set_abort_callback_safe(abort);
+        }
+
+        let mut state = self
+            .ctx
+            .create_state()
+            .map_err(|e| Error::Stt(format!("cannot create decoder state: {e}")))?;
+        let outcome = state.full(params, samples);
+        if opts.cancelled() {
+            return Err(Error::Interrupted);
+        }
+        outcome.map_err(|e| Error::Stt(format!("whisper.cpp failed: {e}")))?;
+
+        let eot = self.ctx.token_eot();
+        let mut segments = Vec::new();
+        for seg in state.as_iter() {
+            let seg_start = seg.start_timestamp() as f64 / 100.0 + offset_s;
+            let seg_end = seg.end_timestamp() as f64 / 100.0 + offset_s;
+            let mut words: Vec<Word> = Vec::new();
+            let mut open_word = false;
+            for i in 0..seg.n_tokens() {
+                let Some(token) = seg.get_token(i) else {
+                    continue;
+                };
+                if token.token_id() >= eot {
+                    continue; // special and timestamp tokens
+                }
+                let data = token.token_data();
+                let bytes = token.to_bytes().unwrap_or_default();
+                let piece = String::from_utf8_lossy(bytes);
+                let t0 = data.t0 as f64 / 100.0 + offset_s;
+                let t1 = data.t1 as f64 / 100.0 + offset_s;
+                let starts_word = piece.starts_with(' ') || !open_word;
+                let glued = piece.trim_start();
+                if starts_word && !glued.is_empty() && !is_closing_punct(glued) {
+                    words.push(Word {
+                        text: glued.to_string(),
+                        start: t0,
+                        end: t1,
+                        probability: data.p,
+                    });
+                    open_word = true;
+                } else if let Some(w) = words.last_mut() {
+                    w.text.push_str(if starts_word { glued } else { &piece });
+                    w.end = w.end.max(t1);
+                    w.probability = w.probability.min(data.p);
+                }
+            }
+            clamp_word_times(&mut words, seg_start, seg_end);
+            let text = join_words(words.iter().map(|w| w.text.as_str()));
+            if text.trim().is_empty() {
+                continue;
+            }
+            segments.push(Segment {
+                start: seg_start,
+                end: seg_end,
+                text,
+                words,
+            });
+        }
+        Ok(segments)
+    }
+}
+
+/// Punctuation that attaches to the word before it even when Whisper emits it
+/// as its own token with a leading space.
+fn is_closing_punct(s: &str) -> bool {
+    !s.is_empty()
+        && s.chars()
+            .all(|c| matches!(c, '.' | ',' | ';' | ':' | '?' | '!' | ')'))
+}
+
+/// Keeps word times monotonic and inside their segment: whisper.cpp's token
+/// times are estimates and occasionally overlap or overshoot.
+fn clamp_word_times(words: &mut [Word], seg_start: f64, seg_end: f64) {
+    let mut last = seg_start;
+    for w in words.iter_mut() {
+        w.start = w.start.clamp(last, seg_end);
+        w.end = w.end.clamp(w.start, seg_end);
+        last = w.start;
+    }
+}
+
+/// A stretch of the audio to recognise on its own, in seconds.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Chunk {
+    pub start: f64,
+    pub end: f64,
+}
+
+/// Groups speech spans (sorted, seconds) into chunks of at most `max_s`,
+/// cutting only between spans. A span longer than `max_s` is split evenly.
+pub fn chunks_from_speech(speech: &[(f64, f64)], max_s: f64) -> Vec<Chunk> {
+    let mut pieces = Vec::new();
+    for &(s, e) in speech {
+        if e <= s {
+            continue;
+        }
+        let n = ((e - s) / max_s).ceil().max(1.0);
+        let step = (e - s) / n;
+        for k in 0..n as usize {
+            let a = s + step * k as f64;
+            pieces.push((a, (a + step).min(e)));
+        }
+    }
+    let mut chunks: Vec<Chunk> = Vec::new();
+    for (s, e) in pieces {
+        match chunks.last_mut() {
+            Some(c) if e - c.start <= max_s => c.end = e,
+            _ => chunks.push(Chunk { start: s, end: e }),
+        }
+    }
+    chunks
+}
+
+/// Recognises `samples` (16 kHz mono): only the `chunks` given, or the whole
+/// audio when `chunks` is `None`. `progress` gets the seconds of audio done.
+pub fn recognize_chunks(
+    recognizer: &Recognizer,
+    samples: &[f32],
+    chunks: Option<&[Chunk]>,
+    opts: &SttOptions,
+    progress: &mut dyn FnMut(f64),
+) -> Result<Vec<Segment>> {
+    let rate = TARGET_RATE as f64;
+    let Some(chunks) = chunks else {
+        let segments = recognizer.recognize(samples, 0.0, opts)?;
+        progress(samples.len() as f64 / rate);
+        return Ok(segments);
+    };
+    let mut segments = Vec::new();
+    for chunk in chunks {
+        let a = ((chunk.start * rate) as usize).min(samples.len());
+        let b = ((chunk.end * rate).ceil() as usize).clamp(a, samples.len());
+        if b - a < (rate * 0.1) as usize {
+            continue; // too short to hold a word
+        }
+        let mut part = recognizer.recognize(&samples[a..b], a as f64 / rate, opts)?;
+        let chunk_end = b as f64 / rate;
+        for seg in &mut part {
+            seg.end = seg.end.min(chunk_end);
+            seg.start = seg.start.min(seg.end);
+            clamp_word_times(&mut seg.words, seg.start, seg.end);
+        }
+        segments.extend(part);
+        progress(chunk.end);
+    }
+    Ok(segments)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chunks_group_spans_up_to_the_limit() {
+        let speech = [(0.0, 10.0), (11.0, 20.0), (21.0, 28.0), (30.0, 35.0)];
+        let chunks = chunks_from_speech(&speech, 29.0);
+        assert_eq!(
+            chunks,
+            vec![
+                Chunk {
+                    start: 0.0,
+                    end: 28.0
+                },
+                Chunk {
+                    start: 30.0,
+                    end: 35.0
+                }
+            ]
+        );
+    }
+
+    #[test]
+    fn long_span_is_split_evenly() {
+        let chunks = chunks_from_speech(&[(0.0, 70.0)], 29.0);
+        assert_eq!(chunks.len(), 3);
+        for c in &chunks {
+            assert!(c.end - c.start <= 29.0 + 1e-9);
+        }
+        assert_eq!(chunks[0].start, 0.0);
+        assert!((chunks[2].end - 70.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn no_speech_no_chunks() {
+        assert!(chunks_from_speech(&[], 29.0).is_empty());
+        assert!(chunks_from_speech(&[(5.0, 5.0)], 29.0).is_empty());
+    }
+
+    #[test]
+    fn word_times_are_clamped_monotonic() {
+        let w = |s: f64, e: f64| Word {
+            text: "x".into(),
+            start: s,
+            end: e,
+            probability: 1.0,
+        };
+        let mut words = vec![w(0.5, 1.0), w(0.2, 0.4), w(1.5, 9.0)];
+        clamp_word_times(&mut words, 1.0, 2.0);
+        let mut last = 1.0;
+        for w in &words {
+            assert!(w.start >= last && w.end >= w.start && w.end <= 2.0);
+            last = w.start;
+        }
+    }
+}
