@@ -1,10 +1,183 @@
-//! `medscribe eval` (not yet built).
+//! `medscribe eval`: transcribe a corpus described by a manifest and print WER
+//! and medical-term recall per file and in total.
 
+use std::io::{BufRead, IsTerminal};
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Instant;
+
+use crate::error::IoContext;
+use crate::eval::{score, Score};
+use crate::pipeline::{Pipeline, RunOptions};
+use crate::stt::SttOptions;
+use crate::transcript::Transcript;
+use crate::vocab::Vocabulary;
+use crate::{fsutil, models, Error, Result};
 
 #[derive(clap::Args)]
-pub struct EvalArgs {}
+#[command(after_help = "\
+The manifest is JSON lines: {\"id\", \"audio\" (relative to the manifest), \"reference\", \"terms\"}.
+The last line printed is exactly `TOTAL wer=0.xxx term_recall=0.xxx n=N`.
 
-pub fn run(_args: EvalArgs) -> crate::Result<ExitCode> {
-    Err(crate::Error::Invalid("not yet available".into()))
+Examples:
+  medscribe eval samples/manifest.jsonl -m tiny.en
+  medscribe eval corpus/manifest.jsonl --transcripts drafts/   reuse and keep transcripts")]
+pub struct EvalArgs {
+    /// JSON-lines manifest of the corpus.
+    pub manifest: PathBuf,
+    /// Whisper model name or path.
+    #[arg(short, long, default_value = "base", env = "MEDSCRIBE_MODEL")]
+    pub model: String,
+    #[arg(long, env = "MEDSCRIBE_MODELS", value_name = "DIR")]
+    pub models_dir: Option<PathBuf>,
+    /// Score the recogniser's raw output (skip the medical-vocabulary pass).
+    #[arg(long)]
+    pub no_vocab: bool,
+    /// Transcribe silence too.
+    #[arg(long)]
+    pub no_vad: bool,
+    /// Compute threads (default: all cores).
+    #[arg(short, long)]
+    pub threads: Option<usize>,
+    /// Initial prompt (default: terms from the vocabulary).
+    #[arg(long)]
+    pub prompt: Option<String>,
+    /// Keep transcripts here as ID.json and reuse those made with the same model.
+    #[arg(long, value_name = "DIR")]
+    pub transcripts: Option<PathBuf>,
+}
+
+#[derive(serde::Deserialize)]
+struct Entry {
+    id: String,
+    audio: String,
+    reference: String,
+    #[serde(default)]
+    terms: Vec<String>,
+}
+
+pub fn run(args: EvalArgs) -> Result<ExitCode> {
+    let entries = read_manifest(&args.manifest)?;
+    let base = args.manifest.parent().unwrap_or(Path::new("."));
+    let models_dir = args.models_dir.clone().unwrap_or_else(models::default_models_dir);
+    let quiet = !std::io::stderr().is_terminal();
+    let mut note = |e: models::FetchEvent| {
+        if !quiet {
+            eprintln!("{e:?}");
+        }
+    };
+    let model_path = models::ensure_model(&models_dir, &args.model, &mut note)?;
+    let vad = if args.no_vad {
+        None
+    } else {
+        Some(models::ensure_model(&models_dir, "silero-vad", &mut note)?)
+    };
+    let vocab = if args.no_vocab {
+        None
+    } else {
+        Some(Arc::new(Vocabulary::base()?))
+    };
+    let pipeline = Pipeline::load(&model_path, &args.model, vad, vocab)?;
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let opts = RunOptions {
+        stt: SttOptions {
+            threads: args.threads.unwrap_or(cores),
+            prompt: args.prompt.clone(),
+            ..SttOptions::default()
+        },
+        ..RunOptions::default()
+    };
+
+    let mut total = Score::default();
+    let mut raw_total = Score::default();
+    let mut failed = 0;
+    let started = Instant::now();
+    let mut audio_s = 0.0;
+    for e in &entries {
+        let audio = base.join(&e.audio);
+        let cached = args.transcripts.as_ref().map(|d| d.join(format!("{}.json", e.id)));
+        let transcript = match reuse(cached.as_deref(), &pipeline, &opts) {
+            Some(t) => Ok(t),
+            None => pipeline.run(&audio, &opts, &mut |_| {}).and_then(|t| {
+                if let Some(path) = &cached {
+                    fsutil::write_private_atomic(path, crate::transcript::render::json(&t).as_bytes())?;
+                }
+                Ok(t)
+            }),
+        };
+        let t = match transcript {
+            Ok(t) => t,
+            Err(err) => {
+                eprintln!("medscribe: {}: {err}", e.id);
+                failed += 1;
+                continue;
+            }
+        };
+        audio_s += t.source.duration_s;
+        let s = score(&e.reference, &t.text, &e.terms);
+        let raw = score(&e.reference, &t.raw_text, &e.terms);
+        println!(
+            "{} wer={:.3} term_recall={:.3} raw_wer={:.3} raw_term_recall={:.3} words={}",
+            e.id,
+            s.wer(),
+            s.term_recall(),
+            raw.wer(),
+            raw.term_recall(),
+            s.ref_words
+        );
+        total.add(s);
+        raw_total.add(raw);
+    }
+    let wall = started.elapsed().as_secs_f64();
+    eprintln!(
+        "medscribe: {} files, {:.1} min of audio in {:.1} s; {failed} failed",
+        entries.len(),
+        audio_s / 60.0,
+        wall
+    );
+    if !args.no_vocab {
+        println!(
+            "RAW wer={:.3} term_recall={:.3}",
+            raw_total.wer(),
+            raw_total.term_recall()
+        );
+    }
+    println!(
+        "TOTAL wer={:.3} term_recall={:.3} n={}",
+        total.wer(),
+        total.term_recall(),
+        entries.len() - failed
+    );
+    Ok(if failed > 0 {
+        ExitCode::from(crate::cli::EXIT_SOME_FAILED)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// A kept transcript made with the same model and parameters.
+fn reuse(path: Option<&Path>, pipeline: &Pipeline, opts: &RunOptions) -> Option<Transcript> {
+    let text = std::fs::read_to_string(path?).ok()?;
+    let t = Transcript::from_json(&text).ok()?;
+    (t.model.sha256 == pipeline.model.sha256 && t.params == pipeline.params(opts)).then_some(t)
+}
+
+fn read_manifest(path: &Path) -> Result<Vec<Entry>> {
+    let file = std::fs::File::open(path).at(path)?;
+    let mut entries = Vec::new();
+    for (n, line) in std::io::BufReader::new(file).lines().enumerate() {
+        let line = line.at(path)?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let entry: Entry = serde_json::from_str(&line).map_err(|e| {
+            Error::Invalid(format!("{}:{}: not a manifest entry: {e}", path.display(), n + 1))
+        })?;
+        entries.push(entry);
+    }
+    if entries.is_empty() {
+        return Err(Error::Invalid(format!("{}: manifest has no entries", path.display())));
+    }
+    Ok(entries)
 }

@@ -1,0 +1,248 @@
+//! One dictation end to end: audio -> speech (VAD + Whisper) -> vocabulary
+//! pass -> [`Transcript`]. The CLI and the server both call [`Pipeline::run`].
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use sha2::{Digest, Sha256};
+
+use crate::audio::{self, DecodeOptions};
+use crate::error::IoContext;
+use crate::stt::{self, Recognizer, SttOptions, MAX_CHUNK_S};
+use crate::transcript::{join_words, ModelRef, Params, Segment, Source, Transcript, SCHEMA};
+use crate::vocab::Vocabulary;
+use crate::Result;
+
+/// What a pipeline needs once, shared by every file it transcribes.
+pub struct Pipeline {
+    pub recognizer: Recognizer,
+    pub model: ModelRef,
+    /// Silero VAD model; `None` transcribes the whole audio.
+    pub vad_model: Option<PathBuf>,
+    /// Vocabulary for the correction pass and the prompt; `None` skips the pass.
+    pub vocab: Option<Arc<Vocabulary>>,
+}
+
+/// Per-run options.
+#[derive(Debug, Clone, Default)]
+pub struct RunOptions {
+    pub stt: SttOptions,
+    pub decode: DecodeOptions,
+}
+
+/// Where a transcription is: for progress bars.
+#[derive(Debug, Clone, Copy)]
+pub enum Stage {
+    Decoding,
+    Detecting,
+    /// Seconds of audio recognised so far, of the total.
+    Recognizing { done_s: f64, total_s: f64 },
+    Correcting,
+}
+
+impl Pipeline {
+    /// Loads the Whisper model at `model_path`.
+    pub fn load(
+        model_path: &Path,
+        model_name: &str,
+        vad_model: Option<PathBuf>,
+        vocab: Option<Arc<Vocabulary>>,
+    ) -> Result<Self> {
+        let recognizer = Recognizer::load(model_path)?;
+        Ok(Pipeline {
+            recognizer,
+            model: ModelRef {
+                name: model_name.to_string(),
+                sha256: sha256_file(model_path)?,
+            },
+            vad_model,
+            vocab,
+        })
+    }
+
+    /// The parameters a transcript made with `opts` records.
+    pub fn params(&self, opts: &RunOptions) -> Params {
+        Params {
+            language: opts.stt.language.clone(),
+            prompt: self.prompt(opts),
+            vad: self.vad_model.is_some(),
+            vocab: self.vocab.is_some(),
+            decoding: opts.stt.decoding(),
+        }
+    }
+
+    /// The user's prompt, else the vocabulary's terms.
+    fn prompt(&self, opts: &RunOptions) -> Option<String> {
+        match (&opts.stt.prompt, &self.vocab) {
+            (Some(p), _) => Some(p.clone()),
+            (None, Some(v)) => Some(v.prompt_terms(PROMPT_CHARS)).filter(|p| !p.is_empty()),
+            (None, None) => None,
+        }
+    }
+
+    /// Transcribes the audio file at `path`.
+    pub fn run(
+        &self,
+        path: &Path,
+        opts: &RunOptions,
+        progress: &mut dyn FnMut(Stage),
+    ) -> Result<Transcript> {
+        let sha256 = sha256_file(path)?;
+        progress(Stage::Decoding);
+        let decoded = audio::decode_file(path, &opts.decode)?;
+        let info = decoded.info.clone();
+        let samples = decoded.samples;
+        let total_s = samples.len() as f64 / audio::TARGET_RATE as f64;
+
+        let chunks = match &self.vad_model {
+            Some(vad) => {
+                progress(Stage::Detecting);
+                let spans = stt::vad::speech_spans(vad, &samples)?;
+                Some(stt::chunks_from_speech(&spans, MAX_CHUNK_S))
+            }
+            None => None,
+        };
+        let mut stt_opts = opts.stt.clone();
+        stt_opts.prompt = self.prompt(opts);
+        let segments = stt::recognize_chunks(
+            &self.recognizer,
+            &samples,
+            chunks.as_deref(),
+            &stt_opts,
+            &mut |done_s| progress(Stage::Recognizing { done_s, total_s }),
+        )?;
+        drop(samples);
+
+        let raw_text = join_segments(&segments);
+        let (text, segments, corrections) = match &self.vocab {
+            Some(vocab) => {
+                progress(Stage::Correcting);
+                let words: Vec<_> = segments.iter().flat_map(|s| s.words.clone()).collect();
+                let corrected = vocab.correct_words(&words);
+                let segments = regroup(&segments, corrected.words);
+                (corrected.text, segments, corrected.corrections)
+            }
+            None => (raw_text.clone(), segments, Vec::new()),
+        };
+
+        Ok(Transcript {
+            schema: SCHEMA.to_string(),
+            medscribe_version: env!("CARGO_PKG_VERSION").to_string(),
+            created: now_rfc3339(),
+            source: Source {
+                file_name: path
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default(),
+                sha256,
+                duration_s: info.duration_s,
+                container: info.container,
+                codec: info.codec,
+                sample_rate: info.sample_rate,
+                channels: info.channels,
+            },
+            model: self.model.clone(),
+            params: self.params(opts),
+            text,
+            raw_text,
+            segments,
+            corrections,
+        })
+    }
+}
+
+/// Prompt budget: Whisper keeps at most 224 prompt tokens; medical terms run
+/// about three characters a token.
+const PROMPT_CHARS: usize = 600;
+
+fn join_segments(segments: &[Segment]) -> String {
+    join_words(segments.iter().flat_map(|s| s.words.iter().map(|w| w.text.as_str())))
+}
+
+/// Puts corrected words back into the recogniser's segments by time, so that
+/// subtitles show the corrected text.
+fn regroup(segments: &[Segment], words: Vec<crate::transcript::Word>) -> Vec<Segment> {
+    let mut out: Vec<Segment> = segments
+        .iter()
+        .map(|s| Segment {
+            start: s.start,
+            end: s.end,
+            text: String::new(),
+            words: Vec::new(),
+        })
+        .collect();
+    if out.is_empty() {
+        return out;
+    }
+    let mut k = 0;
+    for w in words {
+        while k + 1 < out.len() && w.start >= out[k + 1].start {
+            k += 1;
+        }
+        out[k].words.push(w);
+    }
+    for s in &mut out {
+        s.text = join_words(s.words.iter().map(|w| w.text.as_str()));
+    }
+    out.retain(|s| !s.words.is_empty());
+    out
+}
+
+/// SHA-256 of a file, hex, read in blocks.
+pub fn sha256_file(path: &Path) -> Result<String> {
+    let mut file = std::fs::File::open(path).at(path)?;
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; 1 << 16];
+    loop {
+        let n = file.read(&mut buf).at(path)?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+    }
+    Ok(hex(&hasher.finalize()))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn now_rfc3339() -> String {
+    let now = time::OffsetDateTime::now_utc();
+    now.format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::transcript::Word;
+
+    fn word(t: &str, s: f64) -> Word {
+        Word {
+            text: t.into(),
+            start: s,
+            end: s + 0.4,
+            probability: 0.9,
+        }
+    }
+
+    #[test]
+    fn regroup_follows_segment_starts() {
+        let seg = |s: f64, e: f64| Segment {
+            start: s,
+            end: e,
+            text: "x".into(),
+            words: vec![word("x", s)],
+        };
+        let segments = vec![seg(0.0, 2.0), seg(2.0, 4.0)];
+        let out = regroup(
+            &segments,
+            vec![word("Lisinopril", 0.1), word("daily.", 1.0), word("Plan:", 2.5)],
+        );
+        assert_eq!(out.len(), 2);
+        assert_eq!(out[0].text, "Lisinopril daily.");
+        assert_eq!(out[1].text, "Plan:");
+    }
+}
