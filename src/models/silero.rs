@@ -59,18 +59,30 @@ fn read_safetensors(bytes: &[u8]) -> Result<HashMap<String, StTensor>> {
         let dtype = info["dtype"].as_str().unwrap_or("");
         let shape: Vec<usize> = info["shape"]
             .as_array()
-            .map(|a| a.iter().filter_map(|d| d.as_u64()).map(|d| d as usize).collect())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|d| d.as_u64())
+                    .map(|d| d as usize)
+                    .collect()
+            })
             .unwrap_or_default();
         let offs: Vec<usize> = info["data_offsets"]
             .as_array()
-            .map(|a| a.iter().filter_map(|d| d.as_u64()).map(|d| d as usize).collect())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|d| d.as_u64())
+                    .map(|d| d as usize)
+                    .collect()
+            })
             .unwrap_or_default();
         let [a, b] = offs[..] else {
             return Err(bad(&format!("tensor {name} has no data offsets")));
         };
-        let raw = body
-            .get(a..b)
-            .ok_or_else(|| bad(&format!("tensor {name} lies past the end; the file is truncated")))?;
+        let raw = body.get(a..b).ok_or_else(|| {
+            bad(&format!(
+                "tensor {name} lies past the end; the file is truncated"
+            ))
+        })?;
         let data: Vec<f32> = match dtype {
             "F32" => raw
                 .chunks_exact(4)
@@ -119,15 +131,50 @@ fn tensor_table() -> Vec<(String, &'static str, bool, Vec<usize>)> {
     }
     let h4 = 4 * LSTM as usize;
     let l = LSTM as usize;
-    t.push(("_model.decoder.rnn.weight_ih".into(), "lstm_cell.weight_ih", false, vec![h4, l]));
-    t.push(("_model.decoder.rnn.weight_hh".into(), "lstm_cell.weight_hh", false, vec![h4, l]));
-    t.push(("_model.decoder.rnn.bias_ih".into(), "lstm_cell.bias_ih", false, vec![h4]));
-    t.push(("_model.decoder.rnn.bias_hh".into(), "lstm_cell.bias_hh", false, vec![h4]));
+    t.push((
+        "_model.decoder.rnn.weight_ih".into(),
+        "lstm_cell.weight_ih",
+        false,
+        vec![h4, l],
+    ));
+    t.push((
+        "_model.decoder.rnn.weight_hh".into(),
+        "lstm_cell.weight_hh",
+        false,
+        vec![h4, l],
+    ));
+    t.push((
+        "_model.decoder.rnn.bias_ih".into(),
+        "lstm_cell.bias_ih",
+        false,
+        vec![h4],
+    ));
+    t.push((
+        "_model.decoder.rnn.bias_hh".into(),
+        "lstm_cell.bias_hh",
+        false,
+        vec![h4],
+    ));
     // numpy's squeeze turns [1,128,1] into [128] and the [1] bias into a scalar.
-    t.push(("_model.decoder.decoder.2.weight".into(), "final_conv.weight", true, vec![l]));
-    t.push(("_model.decoder.decoder.2.bias".into(), "final_conv.bias", false, vec![]));
+    t.push((
+        "_model.decoder.decoder.2.weight".into(),
+        "final_conv.weight",
+        true,
+        vec![l],
+    ));
+    t.push((
+        "_model.decoder.decoder.2.bias".into(),
+        "final_conv.bias",
+        false,
+        vec![],
+    ));
     // The STFT basis keeps its three dimensions.
-    t.push(("_model.stft.forward_basis_buffer".into(), "stft_conv.weight", true, vec![258, 1, 256]));
+    t.push((
+        "_model.stft.forward_basis_buffer".into(),
+        "stft_conv.weight",
+        true,
+        vec![258, 1, 256],
+    ));
     t
 }
 
@@ -252,7 +299,9 @@ pub(crate) mod tests {
         std::fs::write(&p, &out).unwrap();
         let info = crate::models::ggml::inspect(&p).unwrap();
         assert_eq!(info.n_tensors, N_TENSORS);
-        assert!(matches!(info.kind, crate::models::ggml::GgmlKind::SileroVad { ref version, .. } if version == "6.2.3"));
+        assert!(
+            matches!(info.kind, crate::models::ggml::GgmlKind::SileroVad { ref version, .. } if version == "6.2.3")
+        );
     }
 
     #[test]

@@ -46,7 +46,10 @@ impl<W: Write> Write for HashingWriter<W> {
 /// Writes `out` through `fill`, atomically: a temporary file in the same
 /// directory is renamed over `out` only after `fill` succeeded and the data
 /// reached the disk. On failure the temporary file is removed.
-pub fn write_atomic<T>(out: &Path, fill: impl FnOnce(&mut dyn Write) -> Result<T>) -> Result<(T, Written)> {
+pub fn write_atomic<T>(
+    out: &Path,
+    fill: impl FnOnce(&mut dyn Write) -> Result<T>,
+) -> Result<(T, Written)> {
     let dir = match out.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
@@ -55,8 +58,11 @@ pub fn write_atomic<T>(out: &Path, fill: impl FnOnce(&mut dyn Write) -> Result<T
     let file_name = out
         .file_name()
         .ok_or_else(|| Error::Invalid(format!("{} is not a file path", out.display())))?;
+    // Unique per process and call, so concurrent writers never share a temp file.
+    static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let tmp = dir.join(format!(
-        ".{}.{}.tmp",
+        ".{}.{}-{n}.tmp",
         file_name.to_string_lossy(),
         std::process::id()
     ));
@@ -73,7 +79,10 @@ pub fn write_atomic<T>(out: &Path, fill: impl FnOnce(&mut dyn Write) -> Result<T
             size: w.size,
             sha256: hex(&w.hasher.finalize()),
         };
-        let f = w.inner.into_inner().map_err(|e| Error::io(&tmp, e.into_error()))?;
+        let f = w
+            .inner
+            .into_inner()
+            .map_err(|e| Error::io(&tmp, e.into_error()))?;
         f.sync_all().at(&tmp)?;
         Ok((value, written))
     })();
@@ -136,7 +145,12 @@ pub fn sidecar_path(model: &Path) -> PathBuf {
 }
 
 /// Writes the sidecar for `model`.
-pub fn write_sidecar(model: &Path, name: Option<&str>, written: &Written, source: &str) -> Result<()> {
+pub fn write_sidecar(
+    model: &Path,
+    name: Option<&str>,
+    written: &Written,
+    source: &str,
+) -> Result<()> {
     let sc = Sidecar {
         name: name.map(str::to_owned),
         size: written.size,
@@ -259,7 +273,9 @@ pub fn list_models(dir: &Path) -> Result<Vec<InstalledModel>> {
             None => ggml::inspect(&path),
         };
         let (info, loads, problem) = match checked {
-            Ok(info) if info.n_tensors == 0 => (Some(info), false, Some("header only (no tensors)".into())),
+            Ok(info) if info.n_tensors == 0 => {
+                (Some(info), false, Some("header only (no tensors)".into()))
+            }
             Ok(info) => (Some(info), true, None),
             Err(e) => (None, false, Some(e.to_string())),
         };

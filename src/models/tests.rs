@@ -46,7 +46,10 @@ fn vals(n: usize, seed: f32) -> Vec<f32> {
 
 fn enc(v: &[f32], dtype: DType) -> Vec<u8> {
     match dtype {
-        DType::F16 => v.iter().flat_map(|x| f16::from_f32(*x).to_le_bytes()).collect(),
+        DType::F16 => v
+            .iter()
+            .flat_map(|x| f16::from_f32(*x).to_le_bytes())
+            .collect(),
         _ => v.iter().flat_map(|x| x.to_le_bytes()).collect(),
     }
 }
@@ -54,7 +57,11 @@ fn enc(v: &[f32], dtype: DType) -> Vec<u8> {
 impl Synth {
     pub fn build(&self) -> Vec<u8> {
         let d = self.d;
-        let wt = if self.f32_weights { DType::F32 } else { DType::F16 };
+        let wt = if self.f32_weights {
+            DType::F32
+        } else {
+            DType::F16
+        };
         let mut vars: Vec<(String, Vec<usize>, DType, Vec<u8>)> = Vec::new();
         let mut seed = 0.0f32;
         let mut add = |name: String, shape: Vec<usize>, dtype: DType| {
@@ -63,20 +70,40 @@ impl Synth {
             let v = vals(n, seed);
             vars.push((name, shape, dtype, enc(&v, dtype)));
         };
-        add("encoder/position_encodings/encodings".into(), vec![1500, d], DType::F32);
-        add("decoder/position_encodings/encodings".into(), vec![448, d], DType::F32);
+        add(
+            "encoder/position_encodings/encodings".into(),
+            vec![1500, d],
+            DType::F32,
+        );
+        add(
+            "decoder/position_encodings/encodings".into(),
+            vec![448, d],
+            DType::F32,
+        );
         add("encoder/conv1/weight".into(), vec![d, self.n_mels, 3], wt);
         add("encoder/conv1/bias".into(), vec![d], wt);
         add("encoder/conv2/weight".into(), vec![d, d, 3], wt);
         add("encoder/conv2/bias".into(), vec![d], wt);
-        add("decoder/embeddings/weight".into(), vec![self.n_vocab, d], wt);
+        add(
+            "decoder/embeddings/weight".into(),
+            vec![self.n_vocab, d],
+            wt,
+        );
         for side in ["encoder", "decoder"] {
             add(format!("{side}/layer_norm/gamma"), vec![d], wt);
             add(format!("{side}/layer_norm/beta"), vec![d], wt);
             for n in 0..self.layers {
                 let p = format!("{side}/layer_{n}");
-                add(format!("{p}/self_attention/linear_0/weight"), vec![3 * d, d], wt);
-                add(format!("{p}/self_attention/linear_1/weight"), vec![d, d], wt);
+                add(
+                    format!("{p}/self_attention/linear_0/weight"),
+                    vec![3 * d, d],
+                    wt,
+                );
+                add(
+                    format!("{p}/self_attention/linear_1/weight"),
+                    vec![d, d],
+                    wt,
+                );
                 add(format!("{p}/self_attention/linear_1/bias"), vec![d], wt);
                 add(format!("{p}/self_attention/layer_norm/gamma"), vec![d], wt);
                 add(format!("{p}/self_attention/layer_norm/beta"), vec![d], wt);
@@ -112,7 +139,12 @@ impl Synth {
             }
         }
         for side in ["encoder", "decoder"] {
-            vars.push((format!("{side}/num_heads"), vec![], DType::I16, 2i16.to_le_bytes().to_vec()));
+            vars.push((
+                format!("{side}/num_heads"),
+                vec![],
+                DType::I16,
+                2i16.to_le_bytes().to_vec(),
+            ));
         }
         let emb = vars
             .iter()
@@ -123,11 +155,21 @@ impl Synth {
         match self.tied {
             Tied::Alias => aliases.push(("decoder/projection/weight", "decoder/embeddings/weight")),
             Tied::Missing => {}
-            Tied::Copy => vars.push(("decoder/projection/weight".into(), vec![self.n_vocab, d], wt, emb)),
+            Tied::Copy => vars.push((
+                "decoder/projection/weight".into(),
+                vec![self.n_vocab, d],
+                wt,
+                emb,
+            )),
             Tied::Different => {
                 let mut e = emb;
                 e[0] ^= 1;
-                vars.push(("decoder/projection/weight".into(), vec![self.n_vocab, d], wt, e))
+                vars.push((
+                    "decoder/projection/weight".into(),
+                    vec![self.n_vocab, d],
+                    wt,
+                    e,
+                ))
             }
         }
         let refs: Vec<(&str, Vec<usize>, DType, Vec<u8>)> = vars
@@ -156,7 +198,13 @@ pub(crate) fn synth_vocab(n: usize) -> Vec<String> {
 
 fn convert(s: &Synth) -> Vec<u8> {
     let mut out = Vec::new();
-    ggml::write_whisper(&s.model(), &synth_vocab(s.n_vocab), &mut out, &mut |_, _| {}).unwrap();
+    ggml::write_whisper(
+        &s.model(),
+        &synth_vocab(s.n_vocab),
+        &mut out,
+        &mut |_, _| {},
+    )
+    .unwrap();
     out
 }
 
@@ -261,14 +309,18 @@ fn header_len(n_mels: usize, vocab: &[Vec<u8>]) -> usize {
 }
 
 fn f16s(b: &[u8]) -> Vec<f32> {
-    b.chunks_exact(2).map(|c| f16::from_le_bytes([c[0], c[1]]).to_f32()).collect()
+    b.chunks_exact(2)
+        .map(|c| f16::from_le_bytes([c[0], c[1]]).to_f32())
+        .collect()
 }
 /// Values as they come out of an f16 round trip.
 fn r16(v: &[f32]) -> Vec<f32> {
     v.iter().map(|x| f16::from_f32(*x).to_f32()).collect()
 }
 fn f32s(b: &[u8]) -> Vec<f32> {
-    b.chunks_exact(4).map(|c| f32::from_le_bytes(c.try_into().unwrap())).collect()
+    b.chunks_exact(4)
+        .map(|c| f32::from_le_bytes(c.try_into().unwrap()))
+        .collect()
 }
 
 #[test]
@@ -285,24 +337,45 @@ fn fused_qkv_and_kv_are_split_by_rows() {
         let get = |n: &str| ts.iter().find(|t| t.0 == n).unwrap();
         let d = s.d;
         for side in ["encoder", "decoder"] {
-            let qkv = m.f32_values(&format!("{side}/layer_0/self_attention/linear_0/weight")).unwrap();
-            let qkv_b = m.f32_values(&format!("{side}/layer_0/self_attention/linear_0/bias")).unwrap();
+            let qkv = m
+                .f32_values(&format!("{side}/layer_0/self_attention/linear_0/weight"))
+                .unwrap();
+            let qkv_b = m
+                .f32_values(&format!("{side}/layer_0/self_attention/linear_0/bias"))
+                .unwrap();
             for (i, part) in ["query", "key", "value"].iter().enumerate() {
                 let w = get(&format!("{side}.blocks.0.attn.{part}.weight"));
                 assert_eq!(w.1, 1);
                 assert_eq!(w.2, vec![d as i32, d as i32]);
-                assert_eq!(f16s(&w.3), r16(&qkv[i * d * d..(i + 1) * d * d]), "{side} {part}");
+                assert_eq!(
+                    f16s(&w.3),
+                    r16(&qkv[i * d * d..(i + 1) * d * d]),
+                    "{side} {part}"
+                );
             }
             let qb = get(&format!("{side}.blocks.0.attn.query.bias"));
             assert_eq!(f32s(&qb.3), qkv_b[..d].to_vec());
             let vb = get(&format!("{side}.blocks.0.attn.value.bias"));
             assert_eq!(f32s(&vb.3), qkv_b[2 * d..].to_vec());
         }
-        let kv = m.f32_values("decoder/layer_0/attention/linear_1/weight").unwrap();
-        let kv_b = m.f32_values("decoder/layer_0/attention/linear_1/bias").unwrap();
-        assert_eq!(f16s(&get("decoder.blocks.0.cross_attn.key.weight").3), r16(&kv[..d * d]));
-        assert_eq!(f16s(&get("decoder.blocks.0.cross_attn.value.weight").3), r16(&kv[d * d..]));
-        assert_eq!(f32s(&get("decoder.blocks.0.cross_attn.value.bias").3), kv_b[d..].to_vec());
+        let kv = m
+            .f32_values("decoder/layer_0/attention/linear_1/weight")
+            .unwrap();
+        let kv_b = m
+            .f32_values("decoder/layer_0/attention/linear_1/bias")
+            .unwrap();
+        assert_eq!(
+            f16s(&get("decoder.blocks.0.cross_attn.key.weight").3),
+            r16(&kv[..d * d])
+        );
+        assert_eq!(
+            f16s(&get("decoder.blocks.0.cross_attn.value.weight").3),
+            r16(&kv[d * d..])
+        );
+        assert_eq!(
+            f32s(&get("decoder.blocks.0.cross_attn.value.bias").3),
+            kv_b[d..].to_vec()
+        );
         // Conv bias [n,1] in numpy order is ne [1, n].
         assert_eq!(get("encoder.conv1.bias").2, vec![1, d as i32]);
         assert_eq!(get("encoder.conv1.weight").2, vec![3, 80, d as i32]);
@@ -350,7 +423,9 @@ fn projection_must_be_tied() {
         tied: Tied::Different,
         ..Default::default()
     };
-    let e = ggml::check_tied_projection(&s.model()).unwrap_err().to_string();
+    let e = ggml::check_tied_projection(&s.model())
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("not tied"), "{e}");
 }
 
@@ -360,16 +435,26 @@ fn non_zero_key_bias_is_refused() {
         key_bias: 0.5,
         ..Default::default()
     };
-    let e = ggml::write_whisper(&s.model(), &synth_vocab(s.n_vocab), &mut Vec::new(), &mut |_, _| {})
-        .unwrap_err()
-        .to_string();
+    let e = ggml::write_whisper(
+        &s.model(),
+        &synth_vocab(s.n_vocab),
+        &mut Vec::new(),
+        &mut |_, _| {},
+    )
+    .unwrap_err()
+    .to_string();
     assert!(e.contains("key bias"), "{e}");
 }
 
 #[test]
 fn missing_variable_is_a_clear_error() {
     let bytes = write_ct2(
-        &[("encoder/num_heads", vec![], DType::I16, 6i16.to_le_bytes().to_vec())],
+        &[(
+            "encoder/num_heads",
+            vec![],
+            DType::I16,
+            6i16.to_le_bytes().to_vec(),
+        )],
         &[],
     );
     let m = Ct2Model::from_bytes(bytes).unwrap();
@@ -383,7 +468,10 @@ fn missing_variable_is_a_clear_error() {
 fn truncated_model_bin_is_a_clear_error() {
     let bytes = Synth::default().build();
     for cut in [bytes.len() / 3, bytes.len() - 1] {
-        let e = Ct2Model::from_bytes(bytes[..cut].to_vec()).err().unwrap().to_string();
+        let e = Ct2Model::from_bytes(bytes[..cut].to_vec())
+            .err()
+            .unwrap()
+            .to_string();
         assert!(e.contains("truncated"), "{e}");
     }
 }
@@ -422,7 +510,12 @@ fn header_fixture_is_reproduced_byte_for_byte() {
     for _ in 0..n_tokens {
         let len = rd(pos) as usize;
         pos += 4;
-        vocab_text.push(fixture[pos..pos + len].iter().map(|&b| table[b as usize]).collect::<String>());
+        vocab_text.push(
+            fixture[pos..pos + len]
+                .iter()
+                .map(|&b| table[b as usize])
+                .collect::<String>(),
+        );
         pos += len;
     }
     assert_eq!(pos, fixture.len(), "header only");

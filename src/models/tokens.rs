@@ -87,7 +87,9 @@ pub fn is_english_only(n_vocab: usize) -> bool {
 pub fn parse_vocabulary(text: &str) -> Result<Vec<String>> {
     if text.trim_start().starts_with('[') {
         return serde_json::from_str(text).map_err(|e| {
-            Error::Model(format!("vocabulary.json is not a JSON list of strings: {e}"))
+            Error::Model(format!(
+                "vocabulary.json is not a JSON list of strings: {e}"
+            ))
         });
     }
     let mut lines: Vec<String> = text.split('\n').map(str::to_owned).collect();
@@ -151,7 +153,9 @@ mod tests {
 
     #[test]
     fn endoftext_rule_depends_on_vocab_size() {
-        let mut toks: Vec<String> = (0..N_ORDINARY_TOKENS + 5).map(|i| format!("t{i}")).collect();
+        let mut toks: Vec<String> = (0..N_ORDINARY_TOKENS + 5)
+            .map(|i| format!("t{i}"))
+            .collect();
         toks[EOT_ID_ENGLISH] = "<|endoftext|>".into();
         let en = ggml_vocab(&toks, 51864).unwrap();
         assert_eq!(en.len(), 50257);
@@ -168,7 +172,10 @@ mod tests {
 
     #[test]
     fn parses_txt_and_json_vocabularies() {
-        assert_eq!(parse_vocabulary("a\nĠb\n\nc\n").unwrap(), vec!["a", "Ġb", "", "c"]);
+        assert_eq!(
+            parse_vocabulary("a\nĠb\n\nc\n").unwrap(),
+            vec!["a", "Ġb", "", "c"]
+        );
         assert_eq!(parse_vocabulary("[\"a\", \"\"]").unwrap(), vec!["a", ""]);
     }
 }
