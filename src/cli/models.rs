@@ -43,6 +43,9 @@ pub enum ModelsCommand {
         /// Print JSON instead of a table.
         #[arg(long)]
         json: bool,
+        /// Also load each model in whisper.cpp (slower; reads every file whole).
+        #[arg(long)]
+        load: bool,
         #[command(flatten)]
         dir: DirArg,
     },
@@ -73,7 +76,7 @@ pub fn run(cmd: ModelsCommand) -> Result<ExitCode> {
             header_only,
             dir,
         } => import(&dir.get(), ct2_dir, silero, output, header_only),
-        ModelsCommand::List { json, dir } => list(&dir.get(), json),
+        ModelsCommand::List { json, load, dir } => list(&dir.get(), json, load),
     }
 }
 
@@ -262,8 +265,16 @@ fn record(out: &Path, source: &str) -> Result<models::store::Written> {
     Ok(written)
 }
 
-fn list(dir: &Path, json: bool) -> Result<ExitCode> {
-    let installed = models::list_models(dir)?;
+fn list(dir: &Path, json: bool, load: bool) -> Result<ExitCode> {
+    let mut installed = models::list_models(dir)?;
+    if load {
+        for m in installed.iter_mut().filter(|m| m.loads) {
+            if let Err(e) = models::store::load_check(&m.path) {
+                m.loads = false;
+                m.problem = Some(e.to_string());
+            }
+        }
+    }
     if json {
         let s = serde_json::to_string_pretty(&installed)
             .map_err(|e| Error::Model(format!("cannot serialise the model list: {e}")))?;

@@ -293,3 +293,35 @@ pub fn list_models(dir: &Path) -> Result<Vec<InstalledModel>> {
     }
     Ok(out)
 }
+
+/// Loads a model in whisper.cpp (speech or VAD, by its header) and frees it
+/// again: the definitive "does it load" check, slower than [`ggml::inspect`]
+/// (it reads the whole file). Uses one thread.
+pub fn load_check(path: &Path) -> Result<()> {
+    let info = ggml::inspect(path)?;
+    let p = path
+        .to_str()
+        .ok_or_else(|| Error::Invalid(format!("{} is not a UTF-8 path", path.display())))?;
+    whisper_rs::install_logging_hooks();
+    let failed = |e: whisper_rs::WhisperError| {
+        Error::Model(format!(
+            "whisper.cpp cannot load {} ({e}); delete it and fetch or import it again",
+            path.display()
+        ))
+    };
+    match info.kind {
+        GgmlKind::Whisper { .. } => {
+            whisper_rs::WhisperContext::new_with_params(
+                p,
+                whisper_rs::WhisperContextParameters::default(),
+            )
+            .map_err(failed)?;
+        }
+        GgmlKind::SileroVad { .. } => {
+            let mut params = whisper_rs::WhisperVadContextParams::new();
+            params.set_n_threads(1);
+            whisper_rs::WhisperVadContext::new(p, params).map_err(failed)?;
+        }
+    }
+    Ok(())
+}
