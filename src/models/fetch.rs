@@ -481,6 +481,51 @@ mod tests {
         assert!(m.contains("no network"));
     }
 
+    /// The official-download path, exercised with a `file://` URL so it
+    /// needs no network (skipped where curl is missing).
+    #[test]
+    fn official_download_is_checked_and_moved_into_place() {
+        if Command::new("curl").arg("--version").output().is_err() {
+            return;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let src = dir.path().join("official.bin");
+        let mut bytes = Vec::new();
+        silero::write_silero(
+            &silero::tests::synthetic_safetensors(),
+            silero::DEFAULT_VERSION,
+            &mut bytes,
+        )
+        .unwrap();
+        std::fs::write(&src, &bytes).unwrap();
+        let entry = find_model("silero-vad").unwrap();
+        let target = dir.path().join("installed.bin");
+        let url = format!("file://{}", src.display());
+        let mut events = Vec::new();
+        let w = try_official(&url, &target, &entry, &mut |e| events.push(e)).unwrap();
+        assert_eq!(w.size, 885_098);
+        assert_eq!(std::fs::read(&target).unwrap(), bytes);
+        assert!(matches!(
+            events[0],
+            FetchEvent::Start {
+                stage: Stage::Download,
+                ..
+            }
+        ));
+
+        // A wrong file is refused and not left behind.
+        std::fs::write(&src, &bytes[..1000]).unwrap();
+        let target2 = dir.path().join("second.bin");
+        let e = try_official(&url, &target2, &entry, &mut |_| {}).unwrap_err();
+        assert!(e.contains("wrong"), "{e}");
+        assert!(!target2.exists());
+        assert!(!target2.with_extension("bin.download").exists());
+        // An unreachable URL fails fast.
+        let e =
+            try_official("http://127.0.0.1:9/none.bin", &target2, &entry, &mut |_| {}).unwrap_err();
+        assert!(e.contains("not reachable"), "{e}");
+    }
+
     #[test]
     fn unknown_names_and_missing_paths_are_clear_errors() {
         let dir = tempfile::tempdir().unwrap();
