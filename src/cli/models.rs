@@ -231,7 +231,16 @@ fn import(
         });
         p.finish();
         let r = r?;
-        record(&out, &format!("import: {}", file_label(&src)))?;
+        let written = models::store::Written {
+            size: r.size,
+            sha256: r.sha256.clone(),
+        };
+        models::store::write_sidecar(
+            &out,
+            None,
+            &written,
+            &format!("import: {}", file_label(&src)),
+        )?;
         r
     };
     let h = report.hparams;

@@ -31,4 +31,4 @@ mod tests;
 pub use convert::{convert_ct2, convert_ct2_with_progress, ConvertReport};
 pub use fetch::{cache_dir, default_models_dir, ensure_model, FetchEvent, Stage};
 pub use silero::convert_silero;
-pub use store::{list_models, InstalledModel};
+pub use store::{list_models, load_check, InstalledModel};
