@@ -29,7 +29,11 @@ fn amplitude_at(samples: &[f32], hz: f64) -> f64 {
 fn rms(samples: &[f32]) -> f64 {
     let n = samples.len();
     let mid = &samples[n / 10..n - n / 10];
-    (mid.iter().map(|&s| f64::from(s) * f64::from(s)).sum::<f64>() / mid.len() as f64).sqrt()
+    (mid.iter()
+        .map(|&s| f64::from(s) * f64::from(s))
+        .sum::<f64>()
+        / mid.len() as f64)
+        .sqrt()
 }
 
 /// (file, container, codec, source rate, channels, seconds)
@@ -61,7 +65,11 @@ fn every_format_decodes_to_a_440_hz_tone() {
         assert_eq!(info.sample_rate, rate, "{name}");
         assert_eq!(info.channels, channels, "{name}");
         // Lossy encoders pad the end (e.g. a whole AAC or MP3 frame).
-        assert!((info.duration_s - seconds).abs() < 0.2, "{name}: {}", info.duration_s);
+        assert!(
+            (info.duration_s - seconds).abs() < 0.2,
+            "{name}: {}",
+            info.duration_s
+        );
 
         let decoded = audio::decode_file(&path, &DecodeOptions::default())
             .unwrap_or_else(|e| panic!("decode {name}: {e}"));
@@ -77,7 +85,10 @@ fn every_format_decodes_to_a_440_hz_tone() {
         // Nearly all the energy is at 440 Hz: the frequency survived resampling.
         let level = rms(&decoded.samples);
         let tone = amplitude_at(&decoded.samples, 440.0) / std::f64::consts::SQRT_2;
-        assert!(tone / level > 0.9, "{name}: 440 Hz rms {tone}, total {level}");
+        assert!(
+            tone / level > 0.9,
+            "{name}: 440 Hz rms {tone}, total {level}"
+        );
         let off = amplitude_at(&decoded.samples, 520.0) / std::f64::consts::SQRT_2;
         assert!(off / level < 0.1, "{name}: 520 Hz rms {off}, total {level}");
         // 0.5 amplitude sine: rms 0.354, halved when only one of two channels has it.
@@ -125,9 +136,11 @@ fn sink_errors_and_cancel_stop_decoding() {
     let err = audio::decode_file(&fixture("tone44k.mp3"), &opts).unwrap_err();
     assert!(matches!(err, medscribe::Error::Interrupted), "{err}");
 
-    let err = audio::decode_stream(&fixture("tone44k.ogg"), &DecodeOptions::default(), &mut |_| {
-        Err(medscribe::Error::Invalid("sink full".into()))
-    })
+    let err = audio::decode_stream(
+        &fixture("tone44k.ogg"),
+        &DecodeOptions::default(),
+        &mut |_| Err(medscribe::Error::Invalid("sink full".into())),
+    )
     .unwrap_err();
     assert_eq!(err.to_string(), "sink full");
 }
@@ -179,8 +192,13 @@ fn duration_limit_is_enforced() {
         ..DecodeOptions::default()
     };
     for name in ["tone16k.wav", "tone44k.ogg"] {
-        let err = audio::decode_file(&fixture(name), &opts).unwrap_err().to_string();
-        assert!(err.contains("over the 0.25 s limit: split it or raise the limit"), "{err}");
+        let err = audio::decode_file(&fixture(name), &opts)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("over the 0.25 s limit: split it or raise the limit"),
+            "{err}"
+        );
     }
 }
 
@@ -197,7 +215,17 @@ fn truncated_and_corrupted_files_never_panic() {
     for &(name, ..) in GOOD {
         let bytes = std::fs::read(fixture(name)).unwrap();
         let ext = name.rsplit('.').next().unwrap();
-        for cut in [1, 4, 12, 44, 100, 300, bytes.len() / 3, bytes.len() / 2, bytes.len() - 1] {
+        for cut in [
+            1,
+            4,
+            12,
+            44,
+            100,
+            300,
+            bytes.len() / 3,
+            bytes.len() / 2,
+            bytes.len() - 1,
+        ] {
             let cut = cut.min(bytes.len());
             let _ = audio::decode_bytes(bytes[..cut].to_vec(), &format!("cut.{ext}"), &opts);
         }

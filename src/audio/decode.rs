@@ -109,7 +109,9 @@ impl Source {
             .map_err(|e| {
                 Error::audio(
                     path,
-                    format!("cannot decode this {codec} audio ({e}): convert it to WAV with ffmpeg"),
+                    format!(
+                        "cannot decode this {codec} audio ({e}): convert it to WAV with ffmpeg"
+                    ),
                 )
             })?;
 
@@ -389,7 +391,11 @@ mod tests {
 
     #[test]
     fn opus_is_registered() {
-        assert!(codecs().get_audio_decoder(codec_ids::CODEC_ID_OPUS).is_some());
-        assert!(codecs().get_audio_decoder(codec_ids::CODEC_ID_MP3).is_some());
+        assert!(codecs()
+            .get_audio_decoder(codec_ids::CODEC_ID_OPUS)
+            .is_some());
+        assert!(codecs()
+            .get_audio_decoder(codec_ids::CODEC_ID_MP3)
+            .is_some());
     }
 }

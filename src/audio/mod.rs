@@ -274,7 +274,11 @@ fn run(
     let mut info = source.info.clone();
     let decoded_s = frames_in as f64 / f64::from(rate);
     if let Some(header) = source.header_frames {
-        let header_rate = if info.sample_rate > 0 { info.sample_rate } else { rate };
+        let header_rate = if info.sample_rate > 0 {
+            info.sample_rate
+        } else {
+            rate
+        };
         let header_s = header as f64 / f64::from(header_rate);
         if decoded_s + (0.25f64).max(header_s * 0.02) < header_s {
             return Err(Error::audio(

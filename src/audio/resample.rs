@@ -182,8 +182,13 @@ mod tests {
 
     #[test]
     fn output_length_matches_ratio() {
-        for (rate, piece) in [(8000, 160), (22050, 1152), (44100, 4096), (48000, 960), (16000, 77)]
-        {
+        for (rate, piece) in [
+            (8000, 160),
+            (22050, 1152),
+            (44100, 4096),
+            (48000, 960),
+            (16000, 77),
+        ] {
             let input = tone(rate, 440.0, 1.3);
             let out = convert(rate, &input, piece);
             let expected = (input.len() as f64 * 16000.0 / rate as f64).ceil() as usize;

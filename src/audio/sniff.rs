@@ -27,7 +27,11 @@ pub(crate) fn reject_early(head: &[u8], len: u64) -> Option<String> {
         );
     }
     if head.starts_with(b"#!AMR") {
-        let kind = if head.starts_with(b"#!AMR-WB") { "AMR-WB" } else { "AMR" };
+        let kind = if head.starts_with(b"#!AMR-WB") {
+            "AMR-WB"
+        } else {
+            "AMR"
+        };
         return Some(format!(
             "{kind} (phone voice recording) is not supported: convert it to WAV with ffmpeg, \
              e.g. ffmpeg -i in.amr out.wav"
@@ -198,10 +202,18 @@ mod tests {
         assert_eq!(reject_early(b"", 0).unwrap(), "file is empty (0 bytes)");
         assert!(reject_early(&ASF_GUID, 16).unwrap().starts_with("WMA/ASF"));
         assert!(reject_early(b"#!AMR\n\x3c", 7).unwrap().starts_with("AMR "));
-        assert!(reject_early(b"#!AMR-WB\n", 9).unwrap().starts_with("AMR-WB "));
-        assert!(reject_early(b"\x02dss\x01\x00", 6).unwrap().starts_with("DSS "));
-        assert!(reject_early(b"\x03ds2\x01\x00", 6).unwrap().starts_with("DS2 "));
-        assert!(reject_early(b"RF64\xff\xff\xff\xffWAVE", 12).unwrap().starts_with("RF64"));
+        assert!(reject_early(b"#!AMR-WB\n", 9)
+            .unwrap()
+            .starts_with("AMR-WB "));
+        assert!(reject_early(b"\x02dss\x01\x00", 6)
+            .unwrap()
+            .starts_with("DSS "));
+        assert!(reject_early(b"\x03ds2\x01\x00", 6)
+            .unwrap()
+            .starts_with("DS2 "));
+        assert!(reject_early(b"RF64\xff\xff\xff\xffWAVE", 12)
+            .unwrap()
+            .starts_with("RF64"));
         assert_eq!(
             reject_early(b"Dictation notes\nline two\n", 25).unwrap(),
             "not an audio file (looks like text)"
@@ -224,7 +236,9 @@ mod tests {
         wav.extend_from_slice(&0x0031u16.to_le_bytes());
         wav.extend_from_slice(&[0; 18]);
         assert!(explain_unreadable(&wav).starts_with("WAV with GSM 6.10 audio"));
-        assert!(explain_unreadable(b"RIFF\x00\x00\x00\x00WAVE").starts_with("WAV file is truncated"));
+        assert!(
+            explain_unreadable(b"RIFF\x00\x00\x00\x00WAVE").starts_with("WAV file is truncated")
+        );
         assert!(explain_unreadable(&[0x13, 0x37, 0x00, 0x42]).starts_with("not a recognised"));
     }
 }
