@@ -86,6 +86,16 @@ fn is_command(toks: &[Tok], i: usize, n: usize, action: Action) -> bool {
                 return false;
             }
         }
+        // A sentence end is followed by a new sentence, a layout command or nothing.
+        if matches!(action, Action::Punct("." | "?" | "!")) && split_punct(&toks[i].text).2.is_empty() {
+            if let Some(next) = toks.get(i + 1) {
+                let nc = core_lower(next);
+                let starts_upper = split_punct(&next.text).1.chars().next().is_some_and(char::is_uppercase);
+                if !starts_upper && !matches!(nc.as_str(), "new" | "next") && !next.text.starts_with('\n') {
+                    return false;
+                }
+            }
+        }
         // "your last, period?" — a command right after punctuation is unlikely.
         if prev_ends_clause && matches!(action, Action::Punct(_)) {
             return false;

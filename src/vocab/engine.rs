@@ -71,6 +71,17 @@ fn sentence_initial(toks: &[Tok], i: usize) -> bool {
     }
 }
 
+/// Whether `w` is ordinary English, counting plurals and -ly forms of known words.
+fn is_english(lx: &Lexicon, w: &str) -> bool {
+    if lx.english.contains_key(w) {
+        return true;
+    }
+    ["s", "es", "ly", "ally"].iter().any(|suf| {
+        w.strip_suffix(suf)
+            .is_some_and(|stem| stem.len() >= 4 && (lx.english.contains_key(stem) || lx.medical_words.contains(stem)))
+    })
+}
+
 /// Scores the best term for one window, or None when a guard forbids any change.
 pub(crate) fn eval_window(
     lx: &Lexicon,
@@ -96,7 +107,8 @@ pub(crate) fn eval_window(
             return None;
         }
         let w = core.to_lowercase();
-        if FILLERS.contains(&w.as_str()) {
+        // Contractions ("name's") and fillers are never part of a term.
+        if FILLERS.contains(&w.as_str()) || w.contains(['\'', '\u{2019}']) {
             return None;
         }
         words.push(w);
@@ -106,7 +118,7 @@ pub(crate) fn eval_window(
     if jlen < 5 || !joined.is_ascii() {
         return None;
     }
-    let english: Vec<bool> = words.iter().map(|w| lx.english.contains_key(w)).collect();
+    let english: Vec<bool> = words.iter().map(|w| is_english(lx, w)).collect();
     let medical: Vec<bool> = words
         .iter()
         .map(|w| lx.medical_words.contains(w) || lx.abbreviations.contains(w))
@@ -178,7 +190,10 @@ pub(crate) fn eval_window(
             Tier::Drug => 0.04,
             Tier::Medical => 0.0,
         };
-        let mut score = 0.5 * ls + 0.3 * (1.0 - cd as f32 / 3.0) + tier_bonus;
+        // A code distance counts less in a long code than in a short one.
+        let code_len = codes.iter().map(String::len).max().unwrap_or(1).max(3);
+        let code_sim = 1.0 - cd as f32 / code_len as f32;
+        let mut score = 0.5 * ls + 0.3 * code_sim + tier_bonus;
         if ctx && t.is_drug {
             score += 0.1;
         }
@@ -194,7 +209,16 @@ pub(crate) fn eval_window(
         if !min_prob.is_nan() {
             score += 0.2 * (0.7 - min_prob);
         }
-        let score = score.clamp(0.0, 1.0);
+        let mut score = score.clamp(0.0, 1.0);
+        // Real words are changed only when the recogniser itself was unsure of them;
+        // without its probabilities such a change stays a suggestion.
+        if all_english && (min_prob.is_nan() || min_prob >= 0.6) {
+            score = score.min(APPLY - 0.01);
+        }
+        // Obscure drug names are not worth merging ordinary words for.
+        if len > 1 && !none_english && t.tier == Tier::Drug {
+            score = score.min(APPLY - 0.01);
+        }
         if best.as_ref().is_none_or(|b| score > b.score) {
             best = Some(Candidate {
                 start,
@@ -273,7 +297,7 @@ pub(crate) fn merge(toks: &[Tok], i: usize, n: usize, display: &str) -> Tok {
     let (lead, core, _) = split_punct(&first.text);
     let (_, _, trail) = split_punct(&last.text);
     let mut text = display.to_string();
-    if core.chars().next().is_some_and(char::is_uppercase) {
+    if sentence_initial(toks, i) && core.chars().next().is_some_and(char::is_uppercase) {
         let mut c = text.chars();
         if let Some(f) = c.next() {
             text = f.to_uppercase().chain(c).collect();
@@ -291,3 +315,4 @@ pub(crate) fn merge(toks: &[Tok], i: usize, n: usize, display: &str) -> Tok {
         src: (first.src.0, last.src.1),
     }
 }
+
