@@ -33,8 +33,16 @@ fn main() {
 
     // Single-word lookups (unknown words go through the phonetic candidates).
     let queries = [
-        "metaprolol", "hyperlypidemia", "atorvastatn", "omeprazol", "lisinoprel", "amlodipene",
-        "gabapenten", "zzzzzzz", "walking", "hydrochlorothiazid",
+        "metaprolol",
+        "hyperlypidemia",
+        "atorvastatn",
+        "omeprazol",
+        "lisinoprel",
+        "amlodipene",
+        "gabapenten",
+        "zzzzzzz",
+        "walking",
+        "hydrochlorothiazid",
     ];
     let n = 20_000;
     let t = Instant::now();

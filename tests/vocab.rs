@@ -23,15 +23,26 @@ fn split_words_are_joined() {
     // from plain text they are suggestions.
     for (text, term) in [
         ("He takes listen up or 10 milligrams daily.", "lisinopril"),
-        ("Continue a picks a ban five milligrams twice daily.", "apixaban"),
+        (
+            "Continue a picks a ban five milligrams twice daily.",
+            "apixaban",
+        ),
     ] {
         let c = vocab().correct_text(text);
         assert_eq!(c.text, text);
-        assert!(c.corrections.iter().any(|x| x.to == term && !x.applied), "{text}");
+        assert!(
+            c.corrections.iter().any(|x| x.to == term && !x.applied),
+            "{text}"
+        );
         let words: Vec<Word> = text
             .split(' ')
             .enumerate()
-            .map(|(i, t)| Word { text: t.into(), start: i as f64, end: i as f64 + 0.5, probability: 0.3 })
+            .map(|(i, t)| Word {
+                text: t.into(),
+                start: i as f64,
+                end: i as f64 + 0.5,
+                probability: 0.3,
+            })
             .collect();
         let c = vocab().correct_words(&words);
         assert!(c.text.contains(term), "{text} -> {}", c.text);
@@ -40,8 +51,14 @@ fn split_words_are_joined() {
 
 #[test]
 fn misspellings_are_fixed() {
-    assert_eq!(fix("She takes metaprolol daily."), "She takes metoprolol daily.");
-    assert_eq!(fix("History of hyperlypidemia."), "History of hyperlipidemia.");
+    assert_eq!(
+        fix("She takes metaprolol daily."),
+        "She takes metoprolol daily."
+    );
+    assert_eq!(
+        fix("History of hyperlypidemia."),
+        "History of hyperlipidemia."
+    );
 }
 
 #[test]
@@ -59,7 +76,11 @@ fn correct_text_is_left_alone() {
     ] {
         let c = vocab().correct_text(s);
         assert_eq!(c.text, s);
-        assert!(c.corrections.iter().all(|c| !c.applied), "{s}: {:?}", c.corrections);
+        assert!(
+            c.corrections.iter().all(|c| !c.applied),
+            "{s}: {:?}",
+            c.corrections
+        );
     }
 }
 
@@ -70,7 +91,10 @@ fn spoken_commands_become_punctuation() {
         "Lungs are clear.\n\nPlan: Increase metoprolol, recheck in two weeks."
     );
     assert_eq!(fix("Any pain question mark"), "Any pain?");
-    assert_eq!(fix("Vitals new line heart rate 80"), "Vitals\nHeart rate 80");
+    assert_eq!(
+        fix("Vitals new line heart rate 80"),
+        "Vitals\nHeart rate 80"
+    );
 }
 
 #[test]
@@ -91,29 +115,45 @@ fn custom_layers_override_in_order() {
     let dir = tempfile::tempdir().unwrap();
     let org = dir.path().join("org.txt");
     let office = dir.path().join("office.txt");
-    std::fs::write(&org, "# organisation\nZorblatide | zorb a tide\nA fib | ay fib | AF\n").unwrap();
+    std::fs::write(
+        &org,
+        "# organisation\nZorblatide | zorb a tide\nA fib | ay fib | AF\n",
+    )
+    .unwrap();
     std::fs::write(&office, "A fib | ay fib | atrial fibrillation\n").unwrap();
     let v = Vocabulary::base()
         .unwrap()
         .with_custom(&[org.clone(), office])
         .unwrap();
     assert_eq!(
-        v.correct_text("Started zorb a tide weekly for ay fib.").text,
+        v.correct_text("Started zorb a tide weekly for ay fib.")
+            .text,
         "Started Zorblatide weekly for atrial fibrillation."
     );
-    assert_eq!(v.correct_text("History of A fib.").text, "History of atrial fibrillation.");
+    assert_eq!(
+        v.correct_text("History of A fib.").text,
+        "History of atrial fibrillation."
+    );
     let p = v.prompt_terms(60);
     assert!(p.starts_with("atrial fibrillation, Zorblatide"), "{p}");
     assert!(p.len() <= 60);
     let bad = dir.path().join("bad.txt");
     std::fs::write(&bad, "a | b | c | d\n").unwrap();
     assert!(Vocabulary::base().unwrap().with_custom(&[bad]).is_err());
-    assert!(Vocabulary::base().unwrap().with_custom(&[PathBuf::from("/nonexistent/x.txt")]).is_err());
+    assert!(Vocabulary::base()
+        .unwrap()
+        .with_custom(&[PathBuf::from("/nonexistent/x.txt")])
+        .is_err());
 }
 
 #[test]
 fn words_keep_time_spans_and_input_indices() {
-    let w = |t: &str, s: f64, p: f32| Word { text: t.into(), start: s, end: s + 0.5, probability: p };
+    let w = |t: &str, s: f64, p: f32| Word {
+        text: t.into(),
+        start: s,
+        end: s + 0.5,
+        probability: p,
+    };
     let words = vec![
         w("Continue", 0.0, 0.99),
         w("a", 1.0, 0.4),
@@ -136,10 +176,26 @@ fn words_keep_time_spans_and_input_indices() {
 #[test]
 fn odd_input_does_not_panic() {
     let huge = "x".repeat(100_000);
-    for s in ["", " ", "\n\n\n", "period", "comma comma", "🙂 ünïcödé ß ǅ", &huge, "new", "..., ;", "a\u{0301}b"] {
+    for s in [
+        "",
+        " ",
+        "\n\n\n",
+        "period",
+        "comma comma",
+        "🙂 ünïcödé ß ǅ",
+        &huge,
+        "new",
+        "..., ;",
+        "a\u{0301}b",
+    ] {
         let _ = vocab().correct_text(s);
     }
-    let _ = vocab().correct_words(&[Word { text: " ".into(), start: 0.0, end: 0.0, probability: f32::NAN }]);
+    let _ = vocab().correct_words(&[Word {
+        text: " ".into(),
+        start: 0.0,
+        end: 0.0,
+        probability: f32::NAN,
+    }]);
     assert_eq!(vocab().correct_text("").text, "");
 }
 
@@ -174,7 +230,12 @@ fn primock_utterances(dir: &std::path::Path) -> Vec<String> {
 
 /// Only a change of case or punctuation is harmless on clean text.
 fn only_case_or_punct(from: &str, to: &str) -> bool {
-    let norm = |s: &str| s.chars().filter(|c| c.is_alphanumeric()).flat_map(char::to_lowercase).collect::<String>();
+    let norm = |s: &str| {
+        s.chars()
+            .filter(|c| c.is_alphanumeric())
+            .flat_map(char::to_lowercase)
+            .collect::<String>()
+    };
     norm(from) == norm(to)
 }
 
@@ -182,7 +243,10 @@ fn only_case_or_punct(from: &str, to: &str) -> bool {
 fn few_false_corrections_on_clean_clinical_text() {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/primock57/transcripts");
     if !dir.is_dir() {
-        eprintln!("note: {} not found; skipping the false-correction measurement", dir.display());
+        eprintln!(
+            "note: {} not found; skipping the false-correction measurement",
+            dir.display()
+        );
         return;
     }
     let utterances = primock_utterances(&dir);

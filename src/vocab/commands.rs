@@ -36,22 +36,115 @@ const COMMANDS: &[(&[&str], Action)] = &[
 
 /// Words before a command word that make it a noun ("her period", "the colon").
 const NOUN_BEFORE: &[&str] = &[
-    "the", "a", "an", "this", "that", "these", "those", "each", "every", "any", "no", "his",
-    "her", "their", "my", "your", "our", "its", "last", "first", "next", "same", "whole",
-    "entire", "menstrual", "refractory", "postoperative", "perioperative", "washout", "trial",
-    "observation", "waiting", "incubation", "latent", "time", "short", "long", "brief",
-    "given", "grace", "recovery", "sigmoid", "ascending", "descending", "transverse", "distal",
-    "proximal", "spastic", "irritable", "right", "left", "inverted", "missed", "heavy",
-    "light", "painful", "irregular", "regular", "normal", "late", "early", "one", "two",
-    "of", "in", "to", "her", "extended", "prolonged", "follow-up", "neonatal", "postpartum",
+    "the",
+    "a",
+    "an",
+    "this",
+    "that",
+    "these",
+    "those",
+    "each",
+    "every",
+    "any",
+    "no",
+    "his",
+    "her",
+    "their",
+    "my",
+    "your",
+    "our",
+    "its",
+    "last",
+    "first",
+    "next",
+    "same",
+    "whole",
+    "entire",
+    "menstrual",
+    "refractory",
+    "postoperative",
+    "perioperative",
+    "washout",
+    "trial",
+    "observation",
+    "waiting",
+    "incubation",
+    "latent",
+    "time",
+    "short",
+    "long",
+    "brief",
+    "given",
+    "grace",
+    "recovery",
+    "sigmoid",
+    "ascending",
+    "descending",
+    "transverse",
+    "distal",
+    "proximal",
+    "spastic",
+    "irritable",
+    "right",
+    "left",
+    "inverted",
+    "missed",
+    "heavy",
+    "light",
+    "painful",
+    "irregular",
+    "regular",
+    "normal",
+    "late",
+    "early",
+    "one",
+    "two",
+    "of",
+    "in",
+    "to",
+    "her",
+    "extended",
+    "prolonged",
+    "follow-up",
+    "neonatal",
+    "postpartum",
 ];
 
 /// Words after a command word that make it a noun ("period of observation").
 const NOUN_AFTER: &[&str] = &[
-    "of", "was", "is", "were", "are", "has", "had", "pain", "pains", "cramps", "cramping",
-    "cancer", "polyp", "polyps", "wall", "mass", "resection", "shaped", "lesion", "mucosa",
-    "came", "comes", "started", "ended", "lasted", "lasts", "bleeding", "problems",
-    "tracker", "symptoms", "carcinoma", "cleanse", "prep",
+    "of",
+    "was",
+    "is",
+    "were",
+    "are",
+    "has",
+    "had",
+    "pain",
+    "pains",
+    "cramps",
+    "cramping",
+    "cancer",
+    "polyp",
+    "polyps",
+    "wall",
+    "mass",
+    "resection",
+    "shaped",
+    "lesion",
+    "mucosa",
+    "came",
+    "comes",
+    "started",
+    "ended",
+    "lasted",
+    "lasts",
+    "bleeding",
+    "problems",
+    "tracker",
+    "symptoms",
+    "carcinoma",
+    "cleanse",
+    "prep",
 ];
 
 fn core_lower(t: &Tok) -> String {
@@ -87,11 +180,20 @@ fn is_command(toks: &[Tok], i: usize, n: usize, action: Action) -> bool {
             }
         }
         // A sentence end is followed by a new sentence, a layout command or nothing.
-        if matches!(action, Action::Punct("." | "?" | "!")) && split_punct(&toks[i].text).2.is_empty() {
+        if matches!(action, Action::Punct("." | "?" | "!"))
+            && split_punct(&toks[i].text).2.is_empty()
+        {
             if let Some(next) = toks.get(i + 1) {
                 let nc = core_lower(next);
-                let starts_upper = split_punct(&next.text).1.chars().next().is_some_and(char::is_uppercase);
-                if !starts_upper && !matches!(nc.as_str(), "new" | "next") && !next.text.starts_with('\n') {
+                let starts_upper = split_punct(&next.text)
+                    .1
+                    .chars()
+                    .next()
+                    .is_some_and(char::is_uppercase);
+                if !starts_upper
+                    && !matches!(nc.as_str(), "new" | "next")
+                    && !next.text.starts_with('\n')
+                {
                     return false;
                 }
             }

@@ -22,12 +22,53 @@ const FILLERS: &[&str] = &[
 
 /// Words near a drug name in dictation: evidence that a window is a medication.
 const DRUG_CUES: &[&str] = &[
-    "take", "takes", "taking", "took", "started", "start", "prescribed", "prescribe",
-    "continue", "continued", "increase", "increased", "decrease", "decreased", "dose",
-    "dosage", "milligrams", "milligram", "mg", "mcg", "micrograms", "units", "tablet",
-    "tablets", "capsule", "capsules", "daily", "twice", "nightly", "bid", "tid", "qid", "prn",
-    "inhaler", "puffs", "injection", "weekly", "stop", "stopped", "discontinue",
-    "discontinued", "medication", "medications", "refill", "mg.", "grams", "once",
+    "take",
+    "takes",
+    "taking",
+    "took",
+    "started",
+    "start",
+    "prescribed",
+    "prescribe",
+    "continue",
+    "continued",
+    "increase",
+    "increased",
+    "decrease",
+    "decreased",
+    "dose",
+    "dosage",
+    "milligrams",
+    "milligram",
+    "mg",
+    "mcg",
+    "micrograms",
+    "units",
+    "tablet",
+    "tablets",
+    "capsule",
+    "capsules",
+    "daily",
+    "twice",
+    "nightly",
+    "bid",
+    "tid",
+    "qid",
+    "prn",
+    "inhaler",
+    "puffs",
+    "injection",
+    "weekly",
+    "stop",
+    "stopped",
+    "discontinue",
+    "discontinued",
+    "medication",
+    "medications",
+    "refill",
+    "mg.",
+    "grams",
+    "once",
 ];
 
 const NUMBER_WORDS: &[&str] = &[
@@ -77,8 +118,9 @@ fn is_english(lx: &Lexicon, w: &str) -> bool {
         return true;
     }
     ["s", "es", "ly", "ally"].iter().any(|suf| {
-        w.strip_suffix(suf)
-            .is_some_and(|stem| stem.len() >= 4 && (lx.english.contains_key(stem) || lx.medical_words.contains(stem)))
+        w.strip_suffix(suf).is_some_and(|stem| {
+            stem.len() >= 4 && (lx.english.contains_key(stem) || lx.medical_words.contains(stem))
+        })
     })
 }
 
@@ -267,7 +309,11 @@ pub(crate) fn custom_phrases(
             let Some(to) = lx.phrases.get(&phrase) else {
                 continue;
             };
-            let from = span.iter().map(|t| t.text.as_str()).collect::<Vec<_>>().join(" ");
+            let from = span
+                .iter()
+                .map(|t| t.text.as_str())
+                .collect::<Vec<_>>()
+                .join(" ");
             let merged = merge(toks, i, n, to);
             if merged.text == from {
                 continue;
@@ -315,4 +361,3 @@ pub(crate) fn merge(toks: &[Tok], i: usize, n: usize, display: &str) -> Tok {
         src: (first.src.0, last.src.1),
     }
 }
-

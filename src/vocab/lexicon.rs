@@ -310,8 +310,10 @@ mod tests {
 
     #[test]
     fn parses_the_custom_format() {
-        let e = parse_custom("# x\nEliquis\nA fib | ay fib, a-fib | atrial fibrillation\nfoo | | Foo\n")
-            .unwrap();
+        let e = parse_custom(
+            "# x\nEliquis\nA fib | ay fib, a-fib | atrial fibrillation\nfoo | | Foo\n",
+        )
+        .unwrap();
         assert_eq!(e.len(), 3);
         assert_eq!(e[1].sounds_like, vec!["ay fib", "a-fib"]);
         assert_eq!(e[1].display.as_deref(), Some("atrial fibrillation"));

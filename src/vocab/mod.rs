@@ -133,7 +133,10 @@ impl Vocabulary {
                 text: w.text.trim().to_string(),
                 start: w.start,
                 end: w.end,
-                prob: w.probability.is_finite().then_some(w.probability.clamp(0.0, 1.0)),
+                prob: w
+                    .probability
+                    .is_finite()
+                    .then_some(w.probability.clamp(0.0, 1.0)),
                 src: (i, i + 1),
             })
             .filter(|t| !t.text.is_empty())
@@ -190,7 +193,9 @@ impl Vocabulary {
             if taken[c.start..c.start + c.len].iter().any(|t| *t) {
                 continue;
             }
-            taken[c.start..c.start + c.len].iter_mut().for_each(|t| *t = true);
+            taken[c.start..c.start + c.len]
+                .iter_mut()
+                .for_each(|t| *t = true);
             chosen.push(c);
         }
         chosen.sort_by_key(|c| c.start);

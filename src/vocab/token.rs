@@ -74,7 +74,10 @@ mod tests {
 
     #[test]
     fn keeps_line_breaks() {
-        assert_eq!(tokenize("a b.\n\nC\nd "), vec!["a", "b.", "\n\n", "C", "\n", "d"]);
+        assert_eq!(
+            tokenize("a b.\n\nC\nd "),
+            vec!["a", "b.", "\n\n", "C", "\n", "d"]
+        );
         assert!(tokenize("  ").is_empty());
     }
 }
