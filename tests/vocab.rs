@@ -262,6 +262,9 @@ fn few_false_corrections_on_clean_clinical_text() {
                 }
             } else if !x.applied {
                 suggested += 1;
+                if std::env::var_os("VOCAB_SHOW_SUGGESTIONS").is_some() {
+                    println!("  ? {} -> {} {:.2}", x.from, x.to, x.score);
+                }
             }
         }
     }

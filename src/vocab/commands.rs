@@ -164,10 +164,6 @@ fn is_command(toks: &[Tok], i: usize, n: usize, action: Action) -> bool {
     }
     if n == 1 {
         let prev = i.checked_sub(1).map(|p| core_lower(&toks[p]));
-        let prev_ends_clause = i
-            .checked_sub(1)
-            .map(|p| split_punct(&toks[p].text).2.contains([',', ';', ':']))
-            .unwrap_or(false);
         if let Some(p) = &prev {
             if NOUN_BEFORE.contains(&p.as_str()) {
                 return false;
@@ -197,10 +193,6 @@ fn is_command(toks: &[Tok], i: usize, n: usize, action: Action) -> bool {
                     return false;
                 }
             }
-        }
-        // "your last, period?" — a command right after punctuation is unlikely.
-        if prev_ends_clause && matches!(action, Action::Punct(_)) {
-            return false;
         }
     }
     // Punctuation needs a word to attach to.
@@ -318,4 +310,36 @@ pub(crate) fn apply(toks: Vec<Tok>, corrections: &mut Vec<Correction>) -> Vec<To
         i += n;
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(text: &str) -> String {
+        let toks = super::super::token::tokenize(text)
+            .into_iter()
+            .enumerate()
+            .map(|(i, w)| Tok {
+                text: w,
+                start: i as f64,
+                end: i as f64 + 0.5,
+                prob: None,
+                src: (i, i + 1),
+            })
+            .collect();
+        let mut c = Vec::new();
+        let out = apply(toks, &mut c);
+        crate::transcript::join_words(out.iter().map(|t| t.text.as_str()))
+    }
+
+    #[test]
+    fn commands_and_words() {
+        assert_eq!(run("fine period new line next"), "fine.\nNext");
+        assert_eq!(run("daily, period. He"), "daily. He");
+        assert_eq!(run("a b semicolon c"), "a b; c");
+        assert_eq!(run("her period was late"), "her period was late");
+        assert_eq!(run("period"), "period");
+        assert_eq!(run("new paragraph new paragraph x"), "\n\nX");
+    }
 }

@@ -11,7 +11,7 @@ use super::Correction;
 pub(crate) const MAX_WINDOW: usize = 4;
 /// Changes scoring at least this are applied; the rest down to [`SUGGEST`] are suggested.
 pub(crate) const APPLY: f32 = 0.8;
-pub(crate) const SUGGEST: f32 = 0.6;
+pub(crate) const SUGGEST: f32 = 0.7;
 /// Adjacent words this frequent together are ordinary English ("in the", "up or" is not).
 const BIGRAM_GUARD: u64 = 300_000_000;
 
@@ -117,11 +117,20 @@ fn is_english(lx: &Lexicon, w: &str) -> bool {
     if lx.english.contains_key(w) {
         return true;
     }
-    ["s", "es", "ly", "ally"].iter().any(|suf| {
-        w.strip_suffix(suf).is_some_and(|stem| {
-            stem.len() >= 4 && (lx.english.contains_key(stem) || lx.medical_words.contains(stem))
+    // "flare-up", "twenty-one": compounds of known words.
+    if w.contains('-') {
+        return w
+            .split('-')
+            .all(|p| p.is_empty() || lx.english.contains_key(p) || lx.medical_words.contains(p));
+    }
+    ["s", "es", "ly", "ally", "y", "ily", "ish"]
+        .iter()
+        .any(|suf| {
+            w.strip_suffix(suf).is_some_and(|stem| {
+                stem.len() >= 4
+                    && (lx.english.contains_key(stem) || lx.medical_words.contains(stem))
+            })
         })
-    })
 }
 
 /// Scores the best term for one window, or None when a guard forbids any change.
@@ -211,6 +220,14 @@ pub(crate) fn eval_window(
                 continue;
             }
         }
+        // Obscure drug names are not worth merging ordinary words for.
+        if len > 1 && !none_english && t.tier == Tier::Drug {
+            continue;
+        }
+        // "cut down" -> "cutdown" only respells real words.
+        if all_english && t.key == joined && t.tier == Tier::Medical {
+            continue;
+        }
         let cd = ix.code_distance(&codes, &t.key);
         if cd > 2 {
             continue;
@@ -229,7 +246,7 @@ pub(crate) fn eval_window(
         let tier_bonus = match t.tier {
             Tier::Custom => 0.15,
             Tier::CommonDrug => 0.15,
-            Tier::Drug => 0.04,
+            Tier::Drug => 0.01,
             Tier::Medical => 0.0,
         };
         // A code distance counts less in a long code than in a short one.
@@ -257,10 +274,7 @@ pub(crate) fn eval_window(
         if all_english && (min_prob.is_nan() || min_prob >= 0.6) {
             score = score.min(APPLY - 0.01);
         }
-        // Obscure drug names are not worth merging ordinary words for.
-        if len > 1 && !none_english && t.tier == Tier::Drug {
-            score = score.min(APPLY - 0.01);
-        }
+
         if best.as_ref().is_none_or(|b| score > b.score) {
             best = Some(Candidate {
                 start,
