@@ -228,7 +228,7 @@ pub(crate) fn eval_window(
         if all_english && t.key == joined && t.tier == Tier::Medical {
             continue;
         }
-        let cd = ix.code_distance(&codes, &t.key);
+        let cd = ix.code_distance(&codes, id);
         if cd > 2 {
             continue;
         }

@@ -179,6 +179,11 @@ impl Vocabulary {
                         cands.push(c);
                     }
                 }
+                // No window reaches across punctuation: longer ones cannot match.
+                let last = &toks[start + len - 1];
+                if locked[start + len - 1] || !split_punct(&last.text).2.is_empty() {
+                    break;
+                }
             }
         }
         cands.sort_by(|a, b| {
