@@ -88,7 +88,7 @@ fn correct_text_is_left_alone() {
 fn spoken_commands_become_punctuation() {
     assert_eq!(
         fix("Lungs are clear period new paragraph plan colon increase metoprolol comma recheck in two weeks period"),
-        "Lungs are clear.\n\nPlan: Increase metoprolol, recheck in two weeks."
+        "Lungs are clear.\n\nPlan: increase metoprolol, recheck in two weeks."
     );
     assert_eq!(fix("Any pain question mark"), "Any pain?");
     assert_eq!(
@@ -275,4 +275,67 @@ fn few_false_corrections_on_clean_clinical_text() {
     );
     assert!(tokens > 10_000);
     assert!(rate <= 0.5, "false-correction rate {rate:.2} per 1k tokens");
+}
+
+/// The dev dictations' scripts (words as spoken, commands included) must come out
+/// as their written references: commands carried out, correct terms untouched.
+#[test]
+fn dictation_scripts_become_their_references() {
+    let manifest =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/dictations/manifest.jsonl");
+    let Ok(text) = std::fs::read_to_string(&manifest) else {
+        eprintln!("note: {} not found; skipping", manifest.display());
+        return;
+    };
+    let (mut files, mut exact, mut words, mut word_errors, mut terms, mut kept) =
+        (0, 0, 0usize, 0usize, 0usize, 0usize);
+    let mut changed_terms = 0usize;
+    for line in text.lines().filter(|l| !l.trim().is_empty()) {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap();
+        let script = v["script"].as_str().unwrap_or_default();
+        let reference = v["reference"].as_str().unwrap_or_default();
+        let c = vocab().correct_text(script);
+        files += 1;
+        if c.text == reference {
+            exact += 1;
+        }
+        let out: Vec<&str> = c.text.split_whitespace().collect();
+        let refw: Vec<&str> = reference.split_whitespace().collect();
+        words += refw.len();
+        word_errors += edit_distance(&out, &refw);
+        for t in v["terms"].as_array().into_iter().flatten() {
+            let t = t.as_str().unwrap_or_default();
+            if !script.contains(t) {
+                continue; // written differently than spoken ("budesonide/formoterol")
+            }
+            terms += 1;
+            if c.text.contains(t) {
+                kept += 1;
+            }
+        }
+        changed_terms += c
+            .corrections
+            .iter()
+            .filter(|x| x.applied && x.reason != "spoken dictation command")
+            .count();
+    }
+    println!(
+        "dictation scripts: {files} files, {exact} exactly the reference, word errors {word_errors}/{words}, terms kept {kept}/{terms}, term changes {changed_terms}"
+    );
+    assert_eq!(kept, terms, "a correct term was changed");
+    assert!(word_errors * 100 <= words, "more than 1% word errors");
+}
+
+fn edit_distance(a: &[&str], b: &[&str]) -> usize {
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, x) in a.iter().enumerate() {
+        let mut cur = vec![i + 1; b.len() + 1];
+        for (j, y) in b.iter().enumerate() {
+            cur[j + 1] = (prev[j] + usize::from(x != y))
+                .min(prev[j + 1] + 1)
+                .min(cur[j] + 1);
+        }
+        prev = cur;
+    }
+    prev[b.len()]
 }

@@ -5,7 +5,7 @@
 //! Punctuation attaches to the previous word (replacing punctuation the recogniser
 //! put there); "new line" and "new paragraph" become words of their own, "\n" and
 //! "\n\n", spanning the command's time. The word after a sentence end or a line
-//! break is capitalised, and so is the word after a heading colon ("Plan: Increase").
+//! break is capitalised.
 
 use super::token::{split_punct, Tok};
 use super::Correction;
@@ -34,36 +34,26 @@ const COMMANDS: &[(&[&str], Action)] = &[
     (&["semi", "colon"], Action::Punct(";")),
 ];
 
-/// Words before a command word that make it a noun ("her period", "the colon").
-const NOUN_BEFORE: &[&str] = &[
-    "the",
-    "a",
-    "an",
-    "this",
-    "that",
-    "these",
-    "those",
-    "each",
-    "every",
-    "any",
-    "no",
-    "his",
-    "her",
-    "their",
-    "my",
-    "your",
-    "our",
-    "its",
+/// Words before any command that make it ordinary words ("a comma shaped lesion",
+/// "a new line was placed", "her period").
+const DETERMINERS: &[&str] = &[
+    "the", "a", "an", "this", "that", "these", "those", "each", "every", "any", "no", "his", "her",
+    "their", "my", "your", "our", "its", "of", "per",
+];
+
+/// Words before "period" that make it a noun ("menstrual period").
+const PERIOD_BEFORE: &[&str] = &[
+    "menstrual",
     "last",
     "first",
     "next",
     "same",
     "whole",
     "entire",
-    "menstrual",
     "refractory",
     "postoperative",
     "perioperative",
+    "postpartum",
     "washout",
     "trial",
     "observation",
@@ -71,12 +61,24 @@ const NOUN_BEFORE: &[&str] = &[
     "incubation",
     "latent",
     "time",
-    "short",
-    "long",
-    "brief",
-    "given",
     "grace",
     "recovery",
+    "missed",
+    "heavy",
+    "painful",
+    "neonatal",
+    "follow-up",
+    "prolonged",
+    "extended",
+    "brief",
+    "short",
+    "long",
+    "stressful",
+    "difficult",
+];
+
+/// Words before "colon" that make it the organ ("sigmoid colon").
+const COLON_BEFORE: &[&str] = &[
     "sigmoid",
     "ascending",
     "descending",
@@ -87,27 +89,10 @@ const NOUN_BEFORE: &[&str] = &[
     "irritable",
     "right",
     "left",
-    "inverted",
-    "missed",
-    "heavy",
-    "light",
-    "painful",
-    "irregular",
-    "regular",
-    "normal",
-    "late",
-    "early",
-    "one",
-    "two",
-    "of",
-    "in",
-    "to",
-    "her",
-    "extended",
-    "prolonged",
-    "follow-up",
-    "neonatal",
-    "postpartum",
+    "entire",
+    "whole",
+    "redundant",
+    "tortuous",
 ];
 
 /// Words after a command word that make it a noun ("period of observation").
@@ -162,10 +147,22 @@ fn is_command(toks: &[Tok], i: usize, n: usize, action: Action) -> bool {
     if !(i..i + n).all(|k| is_plain(&toks[k])) {
         return false;
     }
+    if let Some(p) = i.checked_sub(1) {
+        let prev = &toks[p];
+        if split_punct(&prev.text).2.is_empty() && DETERMINERS.contains(&core_lower(prev).as_str())
+        {
+            return false;
+        }
+    }
     if n == 1 {
         let prev = i.checked_sub(1).map(|p| core_lower(&toks[p]));
+        let before: &[&str] = match toks[i..i + n].iter().map(core_lower).next().as_deref() {
+            Some("period") => PERIOD_BEFORE,
+            Some("colon") => COLON_BEFORE,
+            _ => &[],
+        };
         if let Some(p) = &prev {
-            if NOUN_BEFORE.contains(&p.as_str()) {
+            if before.contains(&p.as_str()) {
                 return false;
             }
         }
@@ -212,8 +209,6 @@ fn capitalise(s: &str) -> String {
 pub(crate) fn apply(toks: Vec<Tok>, corrections: &mut Vec<Correction>) -> Vec<Tok> {
     let mut out: Vec<Tok> = Vec::with_capacity(toks.len());
     let mut capitalise_next = false;
-    // Words since the last line break, to spot heading colons.
-    let mut words_in_line = 0usize;
     let mut i = 0;
     while i < toks.len() {
         let mut matched = None;
@@ -234,11 +229,6 @@ pub(crate) fn apply(toks: Vec<Tok>, corrections: &mut Vec<Correction>) -> Vec<To
             if capitalise_next {
                 t.text = capitalise(&t.text);
                 capitalise_next = false;
-            }
-            if !t.text.starts_with('\n') {
-                words_in_line += 1;
-            } else {
-                words_in_line = 0;
             }
             out.push(t);
             i += 1;
@@ -264,7 +254,7 @@ pub(crate) fn apply(toks: Vec<Tok>, corrections: &mut Vec<Correction>) -> Vec<To
                         .collect();
                     prev.text = format!("{lead}{core}{trail}{p}");
                 }
-                capitalise_next = matches!(p, "." | "?" | "!") || (p == ":" && words_in_line <= 4);
+                capitalise_next = matches!(p, "." | "?" | "!");
             }
             Action::Break(b) => {
                 if let Some(prev) = out.last_mut() {
@@ -291,7 +281,6 @@ pub(crate) fn apply(toks: Vec<Tok>, corrections: &mut Vec<Correction>) -> Vec<To
                         src,
                     });
                 }
-                words_in_line = 0;
                 capitalise_next = true;
             }
         }

@@ -123,7 +123,12 @@ fn is_english(lx: &Lexicon, w: &str) -> bool {
             .split('-')
             .all(|p| p.is_empty() || lx.english.contains_key(p) || lx.medical_words.contains(p));
     }
-    ["s", "es", "ly", "ally", "y", "ily", "ish"]
+    known_stem(lx, w)
+}
+
+/// Whether an inflected or derived form of a known word ("lactated", "crampy").
+fn known_stem(lx: &Lexicon, w: &str) -> bool {
+    ["s", "es", "d", "ed", "ing", "ly", "ally", "y", "ily", "ish"]
         .iter()
         .any(|suf| {
             w.strip_suffix(suf).is_some_and(|stem| {
@@ -131,6 +136,18 @@ fn is_english(lx: &Lexicon, w: &str) -> bool {
                     && (lx.english.contains_key(stem) || lx.medical_words.contains(stem))
             })
         })
+}
+
+/// Productive medical word endings: a word built with one is probably a real term
+/// the lists lack ("chondroplasty"), not a misspelling of a word with another ending.
+const MEDICAL_SUFFIXES: &[&str] = &[
+    "plasty", "ectomy", "otomy", "ostomy", "scopy", "graphy", "gram", "itis", "osis", "emia",
+    "algia", "pathy", "plasia", "trophy", "lysis", "rrhea", "ology", "oma", "cele", "pexy",
+    "blast", "cyte", "penia", "uria",
+];
+
+fn suffix_of(w: &str) -> Option<&'static str> {
+    MEDICAL_SUFFIXES.iter().copied().find(|s| w.ends_with(s))
 }
 
 /// Scores the best term for one window, or None when a guard forbids any change.
@@ -158,6 +175,10 @@ pub(crate) fn eval_window(
             return None;
         }
         let w = core.to_lowercase();
+        // Spelled-out letters ("S T elevation", "X rays") are not parts of a word.
+        if w.chars().count() == 1 && w != "a" {
+            return None;
+        }
         // Contractions ("name's") and fillers are never part of a term.
         if FILLERS.contains(&w.as_str()) || w.contains(['\'', '\u{2019}']) {
             return None;
@@ -176,7 +197,8 @@ pub(crate) fn eval_window(
         .collect();
     if len == 1 {
         // A known word, English or medical, is never changed on spelling evidence.
-        if english[0] || medical[0] || lx.by_key.contains_key(&joined) {
+        if english[0] || medical[0] || lx.by_key.contains_key(&joined) || known_stem(lx, &words[0])
+        {
             return None;
         }
     } else {
@@ -222,6 +244,9 @@ pub(crate) fn eval_window(
         }
         // Obscure drug names are not worth merging ordinary words for.
         if len > 1 && !none_english && t.tier == Tier::Drug {
+            continue;
+        }
+        if len == 1 && suffix_of(&joined).is_some() && suffix_of(&joined) != suffix_of(&t.key) {
             continue;
         }
         // "cut down" -> "cutdown" only respells real words.
