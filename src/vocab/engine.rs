@@ -400,3 +400,19 @@ pub(crate) fn merge(toks: &[Tok], i: usize, n: usize, display: &str) -> Tok {
         src: (first.src.0, last.src.1),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn known_forms_and_suffixes() {
+        let lx = Lexicon::base();
+        assert!(is_english(&lx, "flare-up"));
+        assert!(is_english(&lx, "crampy"));
+        assert!(known_stem(&lx, "lactated"));
+        assert!(!is_english(&lx, "metaprolol"));
+        assert_eq!(suffix_of("chondroplasty"), Some("plasty"));
+        assert_eq!(suffix_of("metformin"), None);
+    }
+}
