@@ -19,6 +19,18 @@ fn fix(text: &str) -> String {
 #[test]
 fn split_words_are_joined() {
     assert_eq!(fix("Start metform in 500 mg."), "Start metformin 500 mg.");
+    assert_eq!(
+        fix("He takes atorva statin 40 mg."),
+        "He takes atorvastatin 40 mg."
+    );
+    assert_eq!(
+        fix("Status post co la cyst ectomy."),
+        "Status post cholecystectomy."
+    );
+    assert_eq!(
+        fix("Continue met a pro lol 25 mg."),
+        "Continue metoprolol 25 mg."
+    );
     // Windows of real words are applied only on the recogniser's low confidence;
     // from plain text they are suggestions.
     for (text, term) in [

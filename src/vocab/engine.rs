@@ -191,6 +191,30 @@ pub(crate) fn eval_window(
         return None;
     }
     let english: Vec<bool> = words.iter().map(|w| is_english(lx, w)).collect();
+    // Pieces that spell a drug exactly ("atorva statin", "metform in") are that drug,
+    // even when one piece is itself a known word.
+    if len > 1 {
+        if let Some(&id) = lx.by_key.get(&joined) {
+            let t = &lx.terms[id as usize];
+            if t.is_drug || t.tier == Tier::Custom {
+                let probs = toks[start..end].iter().filter_map(|t| t.prob);
+                let unsure = probs.clone().any(|p| p < 0.6);
+                let all_english = english.iter().all(|e| *e);
+                let score = if all_english && !unsure {
+                    APPLY - 0.01
+                } else {
+                    0.95
+                };
+                return Some(Candidate {
+                    start,
+                    len,
+                    term: id,
+                    score,
+                    reason: "joined words spell a known drug",
+                });
+            }
+        }
+    }
     let medical: Vec<bool> = words
         .iter()
         .map(|w| lx.medical_words.contains(w) || lx.abbreviations.contains(w))

@@ -175,7 +175,7 @@ impl Vocabulary {
                 if let Some(c) =
                     engine::eval_window(&self.lx, &self.ix, &toks, &locked, start, len, &mut buf)
                 {
-                    if c.score >= engine::SUGGEST {
+                    if c.score >= engine::SUGGEST - 0.1 {
                         cands.push(c);
                     }
                 }
@@ -186,6 +186,29 @@ impl Vocabulary {
                 }
             }
         }
+        // A longer window whose term contains a shorter window's term explains more of
+        // the speech ("co la cyst ectomy" is cholecystectomy, not "co la cystectomy").
+        let boosts: Vec<f32> = cands
+            .iter()
+            .map(|d| {
+                let dk = &self.lx.terms[d.term as usize].key;
+                cands
+                    .iter()
+                    .filter(|c| {
+                        d.score >= engine::SUGGEST - 0.02
+                            && c.len < d.len
+                            && c.start >= d.start
+                            && c.start + c.len <= d.start + d.len
+                            && dk.contains(self.lx.terms[c.term as usize].key.as_str())
+                    })
+                    .map(|c| c.score)
+                    .fold(d.score, f32::max)
+            })
+            .collect();
+        for (c, b) in cands.iter_mut().zip(boosts) {
+            c.score = b;
+        }
+        cands.retain(|c| c.score >= engine::SUGGEST);
         cands.sort_by(|a, b| {
             b.score
                 .total_cmp(&a.score)
