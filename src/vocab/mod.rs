@@ -1,6 +1,30 @@
-//! Medical-vocabulary pass (under construction).
+//! Medical-vocabulary pass: fixes medical terms the recogniser split or misspelt
+//! ("a picks a ban" -> apixaban, "metaprolol" -> metoprolol), carries out spoken
+//! dictation commands, and records every change so a reviewer can undo it.
+//!
+//! Ordinary English and correct terms are protected: a known word is never
+//! changed on its own, windows of common words need an exact sound match plus
+//! drug context, and members of sound-alike groups (prednisone/prednisolone) are
+//! never swapped. Only high-confidence changes are applied; the rest are
+//! returned as suggestions (`Correction::applied == false`).
+//!
+//! The pass never logs or prints transcript text.
+
+use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
+
+use crate::transcript::{join_words, Word};
+
+mod commands;
+mod engine;
+mod lexicon;
+mod phonetic;
+mod token;
+
+use lexicon::Lexicon;
+use phonetic::PhoneticIndex;
+use token::{split_punct, tokenize, Tok};
 
 /// One change the vocabulary pass made (applied) or proposes (suggested).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -19,4 +43,234 @@ pub struct Correction {
     pub applied: bool,
     /// Why: which method and evidence (e.g. "phonetic match of joined words").
     pub reason: String,
+}
+
+/// The result of the pass.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Corrected {
+    /// The corrected text, rendered from `words` with [`join_words`].
+    pub text: String,
+    /// Output words with time spans. A merged term spans from the start of its first
+    /// input word to the end of its last; punctuation from spoken commands is attached
+    /// to the previous word; "new line"/"new paragraph" are words of their own, "\n"
+    /// and "\n\n", spanning the spoken command.
+    pub words: Vec<Word>,
+    /// Applied changes and suggestions, in text order; indices refer to the input words.
+    pub corrections: Vec<Correction>,
+}
+
+/// Base lexicon plus custom layers, with its phonetic index. Built once, shared
+/// between threads.
+#[derive(Debug)]
+pub struct Vocabulary {
+    lx: Lexicon,
+    ix: PhoneticIndex,
+}
+
+impl Vocabulary {
+    /// The embedded base lists (the binary needs no vocabulary files).
+    pub fn base() -> crate::Result<Self> {
+        Ok(Self::build(Lexicon::base()))
+    }
+
+    fn build(lx: Lexicon) -> Self {
+        let mut ix = PhoneticIndex::new();
+        for (i, t) in lx.terms.iter().enumerate() {
+            ix.insert(&t.key, i as u32);
+        }
+        Vocabulary { lx, ix }
+    }
+
+    /// Adds custom vocabulary files, in order (organisation, office, provider):
+    /// later entries for the same term override earlier ones. See the format in
+    /// the `lexicon` module docs and `vocab/README.md`.
+    pub fn with_custom(self, files: &[PathBuf]) -> crate::Result<Self> {
+        let mut lx = self.lx;
+        lx.add_custom_files(files)?;
+        Ok(Self::build(lx))
+    }
+
+    /// Terms for Whisper's initial prompt, custom terms first (latest layer first),
+    /// then commonly prescribed drugs, comma-separated, at most `max_chars` long.
+    pub fn prompt_terms(&self, max_chars: usize) -> String {
+        let mut out = String::new();
+        let custom = self
+            .lx
+            .custom
+            .iter()
+            .rev()
+            .map(|e| e.display.clone().unwrap_or_else(|| e.term.clone()));
+        let mut common: Vec<&lexicon::Term> = self
+            .lx
+            .terms
+            .iter()
+            .filter(|t| t.tier == lexicon::Tier::CommonDrug)
+            .collect();
+        common.sort_by(|a, b| a.display.cmp(&b.display));
+        let mut seen = std::collections::HashSet::new();
+        for term in custom.chain(common.into_iter().map(|t| t.display.clone())) {
+            if !seen.insert(term.to_lowercase()) {
+                continue;
+            }
+            let extra = if out.is_empty() { 0 } else { 2 } + term.len();
+            if out.len() + extra > max_chars {
+                continue;
+            }
+            if !out.is_empty() {
+                out.push_str(", ");
+            }
+            out.push_str(&term);
+        }
+        out
+    }
+
+    /// Corrects recognised words, using their probabilities as evidence.
+    pub fn correct_words(&self, words: &[Word]) -> Corrected {
+        let toks = words
+            .iter()
+            .enumerate()
+            .map(|(i, w)| Tok {
+                text: w.text.trim().to_string(),
+                start: w.start,
+                end: w.end,
+                prob: w
+                    .probability
+                    .is_finite()
+                    .then_some(w.probability.clamp(0.0, 1.0)),
+                src: (i, i + 1),
+            })
+            .filter(|t| !t.text.is_empty())
+            .collect();
+        self.run(toks)
+    }
+
+    /// Corrects plain text (split on whitespace; line breaks are kept). Word
+    /// probabilities are unknown: output words carry probability 1.0 and zero times.
+    pub fn correct_text(&self, text: &str) -> Corrected {
+        let toks = tokenize(text)
+            .into_iter()
+            .enumerate()
+            .map(|(i, w)| Tok {
+                text: w,
+                start: 0.0,
+                end: 0.0,
+                prob: None,
+                src: (i, i + 1),
+            })
+            .collect();
+        self.run(toks)
+    }
+
+    fn run(&self, toks: Vec<Tok>) -> Corrected {
+        let mut corrections = Vec::new();
+        let mut toks = commands::apply(toks, &mut corrections);
+        let mut locked: Vec<bool> = toks.iter().map(|t| t.text.starts_with('\n')).collect();
+        engine::custom_phrases(&self.lx, &mut toks, &mut locked, &mut corrections);
+
+        // Score every window, then take the best non-overlapping ones.
+        let mut cands = Vec::new();
+        let mut buf = Vec::new();
+        for start in 0..toks.len() {
+            for len in 1..=engine::MAX_WINDOW.min(toks.len() - start) {
+                if let Some(c) =
+                    engine::eval_window(&self.lx, &self.ix, &toks, &locked, start, len, &mut buf)
+                {
+                    if c.score >= engine::SUGGEST - 0.1 {
+                        cands.push(c);
+                    }
+                }
+                // No window reaches across punctuation: longer ones cannot match.
+                let last = &toks[start + len - 1];
+                if locked[start + len - 1] || !split_punct(&last.text).2.is_empty() {
+                    break;
+                }
+            }
+        }
+        // A longer window whose term contains a shorter window's term explains more of
+        // the speech ("co la cyst ectomy" is cholecystectomy, not "co la cystectomy").
+        let boosts: Vec<f32> = cands
+            .iter()
+            .map(|d| {
+                let dk = &self.lx.terms[d.term as usize].key;
+                cands
+                    .iter()
+                    .filter(|c| {
+                        d.score >= engine::SUGGEST - 0.02
+                            && c.len < d.len
+                            && c.start >= d.start
+                            && c.start + c.len <= d.start + d.len
+                            && dk.contains(self.lx.terms[c.term as usize].key.as_str())
+                    })
+                    .map(|c| c.score)
+                    .fold(d.score, f32::max)
+            })
+            .collect();
+        for (c, b) in cands.iter_mut().zip(boosts) {
+            c.score = b;
+        }
+        cands.retain(|c| c.score >= engine::SUGGEST);
+        cands.sort_by(|a, b| {
+            b.score
+                .total_cmp(&a.score)
+                .then(b.len.cmp(&a.len))
+                .then(a.start.cmp(&b.start))
+        });
+        let mut taken = vec![false; toks.len()];
+        let mut chosen = Vec::new();
+        for c in cands {
+            if taken[c.start..c.start + c.len].iter().any(|t| *t) {
+                continue;
+            }
+            taken[c.start..c.start + c.len]
+                .iter_mut()
+                .for_each(|t| *t = true);
+            chosen.push(c);
+        }
+        chosen.sort_by_key(|c| c.start);
+        let mut out: Vec<Tok> = Vec::with_capacity(toks.len());
+        let mut next = 0;
+        for c in &chosen {
+            out.extend(toks[next..c.start].iter().cloned());
+            let term = &self.lx.terms[c.term as usize];
+            let merged = engine::merge(&toks, c.start, c.len, &term.display);
+            let from = toks[c.start..c.start + c.len]
+                .iter()
+                .map(|t| t.text.as_str())
+                .collect::<Vec<_>>()
+                .join(" ");
+            let applied = c.score >= engine::APPLY;
+            corrections.push(Correction {
+                word_start: merged.src.0,
+                word_end: merged.src.1,
+                from,
+                to: split_punct(&merged.text).1.to_string(),
+                score: c.score,
+                applied,
+                reason: c.reason.to_string(),
+            });
+            if applied {
+                out.push(merged);
+            } else {
+                out.extend(toks[c.start..c.start + c.len].iter().cloned());
+            }
+            next = c.start + c.len;
+        }
+        out.extend(toks[next..].iter().cloned());
+        corrections.sort_by_key(|c| (c.word_start, c.word_end));
+
+        let words: Vec<Word> = out
+            .into_iter()
+            .map(|t| Word {
+                text: t.text,
+                start: t.start,
+                end: t.end,
+                probability: t.prob.unwrap_or(1.0),
+            })
+            .collect();
+        Corrected {
+            text: join_words(words.iter().map(|w| w.text.as_str())),
+            words,
+            corrections,
+        }
+    }
 }

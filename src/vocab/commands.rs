@@ -1,0 +1,334 @@
+//! Spoken dictation commands ("period", "comma", "new paragraph") become punctuation
+//! and layout, but only when they are used as commands: "her last period", "a comma
+//! shaped lesion", "the period of observation", "the sigmoid colon" stay words.
+//!
+//! Punctuation attaches to the previous word (replacing punctuation the recogniser
+//! put there); "new line" and "new paragraph" become words of their own, "\n" and
+//! "\n\n", spanning the command's time. The word after a sentence end or a line
+//! break is capitalised.
+
+use super::token::{split_punct, Tok};
+use super::Correction;
+
+/// What a command produces.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Action {
+    Punct(&'static str),
+    Break(&'static str),
+}
+
+/// Multi-word commands first so "question mark" wins over nothing.
+const COMMANDS: &[(&[&str], Action)] = &[
+    (&["new", "paragraph"], Action::Break("\n\n")),
+    (&["next", "paragraph"], Action::Break("\n\n")),
+    (&["new", "line"], Action::Break("\n")),
+    (&["next", "line"], Action::Break("\n")),
+    (&["question", "mark"], Action::Punct("?")),
+    (&["exclamation", "mark"], Action::Punct("!")),
+    (&["exclamation", "point"], Action::Punct("!")),
+    (&["full", "stop"], Action::Punct(".")),
+    (&["period"], Action::Punct(".")),
+    (&["comma"], Action::Punct(",")),
+    (&["colon"], Action::Punct(":")),
+    (&["semicolon"], Action::Punct(";")),
+    (&["semi", "colon"], Action::Punct(";")),
+];
+
+/// Words before any command that make it ordinary words ("a comma shaped lesion",
+/// "a new line was placed", "her period").
+const DETERMINERS: &[&str] = &[
+    "the", "a", "an", "this", "that", "these", "those", "each", "every", "any", "no", "his", "her",
+    "their", "my", "your", "our", "its", "of", "per",
+];
+
+/// Words before "period" that make it a noun ("menstrual period").
+const PERIOD_BEFORE: &[&str] = &[
+    "menstrual",
+    "last",
+    "first",
+    "next",
+    "same",
+    "whole",
+    "entire",
+    "refractory",
+    "postoperative",
+    "perioperative",
+    "postpartum",
+    "washout",
+    "trial",
+    "observation",
+    "waiting",
+    "incubation",
+    "latent",
+    "time",
+    "grace",
+    "recovery",
+    "missed",
+    "heavy",
+    "painful",
+    "neonatal",
+    "follow-up",
+    "prolonged",
+    "extended",
+    "brief",
+    "short",
+    "long",
+    "stressful",
+    "difficult",
+];
+
+/// Words before "colon" that make it the organ ("sigmoid colon").
+const COLON_BEFORE: &[&str] = &[
+    "sigmoid",
+    "ascending",
+    "descending",
+    "transverse",
+    "distal",
+    "proximal",
+    "spastic",
+    "irritable",
+    "right",
+    "left",
+    "entire",
+    "whole",
+    "redundant",
+    "tortuous",
+];
+
+/// Words after a command word that make it a noun ("period of observation").
+const NOUN_AFTER: &[&str] = &[
+    "of",
+    "was",
+    "is",
+    "were",
+    "are",
+    "has",
+    "had",
+    "pain",
+    "pains",
+    "cramps",
+    "cramping",
+    "cancer",
+    "polyp",
+    "polyps",
+    "wall",
+    "mass",
+    "resection",
+    "shaped",
+    "lesion",
+    "mucosa",
+    "came",
+    "comes",
+    "started",
+    "ended",
+    "lasted",
+    "lasts",
+    "bleeding",
+    "problems",
+    "tracker",
+    "symptoms",
+    "carcinoma",
+    "cleanse",
+    "prep",
+];
+
+fn core_lower(t: &Tok) -> String {
+    split_punct(&t.text).1.to_lowercase()
+}
+
+/// Whether the recogniser already hyphenated or glued it ("comma-shaped").
+fn is_plain(t: &Tok) -> bool {
+    let (_, core, _) = split_punct(&t.text);
+    !core.contains('-')
+}
+
+/// Whether the command at `toks[i..i+n]` is used as a command here.
+fn is_command(toks: &[Tok], i: usize, n: usize, action: Action) -> bool {
+    if !(i..i + n).all(|k| is_plain(&toks[k])) {
+        return false;
+    }
+    if let Some(p) = i.checked_sub(1) {
+        let prev = &toks[p];
+        if split_punct(&prev.text).2.is_empty() && DETERMINERS.contains(&core_lower(prev).as_str())
+        {
+            return false;
+        }
+    }
+    if n == 1 {
+        let prev = i.checked_sub(1).map(|p| core_lower(&toks[p]));
+        let before: &[&str] = match toks[i..i + n].iter().map(core_lower).next().as_deref() {
+            Some("period") => PERIOD_BEFORE,
+            Some("colon") => COLON_BEFORE,
+            _ => &[],
+        };
+        if let Some(p) = &prev {
+            if before.contains(&p.as_str()) {
+                return false;
+            }
+        }
+        if let Some(next) = toks.get(i + 1) {
+            let own_trail = split_punct(&toks[i].text).2;
+            if own_trail.is_empty() && NOUN_AFTER.contains(&core_lower(next).as_str()) {
+                return false;
+            }
+        }
+        // A sentence end is followed by a new sentence, a layout command or nothing.
+        if matches!(action, Action::Punct("." | "?" | "!"))
+            && split_punct(&toks[i].text).2.is_empty()
+        {
+            if let Some(next) = toks.get(i + 1) {
+                let nc = core_lower(next);
+                let starts_upper = split_punct(&next.text)
+                    .1
+                    .chars()
+                    .next()
+                    .is_some_and(char::is_uppercase);
+                if !starts_upper
+                    && !matches!(nc.as_str(), "new" | "next")
+                    && !next.text.starts_with('\n')
+                {
+                    return false;
+                }
+            }
+        }
+    }
+    // Punctuation needs a word to attach to.
+    !(matches!(action, Action::Punct(_)) && i == 0)
+}
+
+fn capitalise(s: &str) -> String {
+    let (lead, core, trail) = split_punct(s);
+    let mut c = core.chars();
+    match c.next() {
+        Some(f) if f.is_lowercase() => format!("{lead}{}{}{trail}", f.to_uppercase(), c.as_str()),
+        _ => s.to_string(),
+    }
+}
+
+/// Carries out the commands in `toks`, recording each as an applied correction.
+pub(crate) fn apply(toks: Vec<Tok>, corrections: &mut Vec<Correction>) -> Vec<Tok> {
+    let mut out: Vec<Tok> = Vec::with_capacity(toks.len());
+    let mut capitalise_next = false;
+    let mut i = 0;
+    while i < toks.len() {
+        let mut matched = None;
+        for (words, action) in COMMANDS {
+            let n = words.len();
+            if i + n > toks.len() {
+                continue;
+            }
+            let fits = (0..n).all(|k| core_lower(&toks[i + k]) == words[k])
+                && (0..n.saturating_sub(1)).all(|k| split_punct(&toks[i + k].text).2.is_empty());
+            if fits && is_command(&toks, i, n, *action) {
+                matched = Some((n, *action));
+                break;
+            }
+        }
+        let Some((n, action)) = matched else {
+            let mut t = toks[i].clone();
+            if capitalise_next {
+                t.text = capitalise(&t.text);
+                capitalise_next = false;
+            }
+            out.push(t);
+            i += 1;
+            continue;
+        };
+        let span = &toks[i..i + n];
+        let from = span
+            .iter()
+            .map(|t| t.text.as_str())
+            .collect::<Vec<_>>()
+            .join(" ");
+        let src = (span[0].src.0, span[n - 1].src.1);
+        let (start, end) = (span[0].start, span[n - 1].end);
+        match action {
+            Action::Punct(p) => {
+                if let Some(prev) = out.last_mut() {
+                    let (lead, core, _) = split_punct(&prev.text);
+                    // Keep closing brackets/quotes the recogniser wrote; replace its punctuation.
+                    let trail: String = split_punct(&prev.text)
+                        .2
+                        .chars()
+                        .filter(|c| !matches!(c, '.' | ',' | ';' | ':' | '?' | '!'))
+                        .collect();
+                    prev.text = format!("{lead}{core}{trail}{p}");
+                }
+                capitalise_next = matches!(p, "." | "?" | "!");
+            }
+            Action::Break(b) => {
+                if let Some(prev) = out.last_mut() {
+                    if prev.text.ends_with('\n') {
+                        // "new line new paragraph": keep the larger break.
+                        if b.len() > prev.text.len() {
+                            prev.text = b.to_string();
+                        }
+                    } else {
+                        out.push(Tok {
+                            text: b.to_string(),
+                            start,
+                            end,
+                            prob: None,
+                            src,
+                        });
+                    }
+                } else {
+                    out.push(Tok {
+                        text: b.to_string(),
+                        start,
+                        end,
+                        prob: None,
+                        src,
+                    });
+                }
+                capitalise_next = true;
+            }
+        }
+        let to = match action {
+            Action::Punct(p) | Action::Break(p) => p,
+        };
+        corrections.push(Correction {
+            word_start: src.0,
+            word_end: src.1,
+            from,
+            to: to.to_string(),
+            score: 0.9,
+            applied: true,
+            reason: "spoken dictation command".into(),
+        });
+        i += n;
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(text: &str) -> String {
+        let toks = super::super::token::tokenize(text)
+            .into_iter()
+            .enumerate()
+            .map(|(i, w)| Tok {
+                text: w,
+                start: i as f64,
+                end: i as f64 + 0.5,
+                prob: None,
+                src: (i, i + 1),
+            })
+            .collect();
+        let mut c = Vec::new();
+        let out = apply(toks, &mut c);
+        crate::transcript::join_words(out.iter().map(|t| t.text.as_str()))
+    }
+
+    #[test]
+    fn commands_and_words() {
+        assert_eq!(run("fine period new line next"), "fine.\nNext");
+        assert_eq!(run("daily, period. He"), "daily. He");
+        assert_eq!(run("a b semicolon c"), "a b; c");
+        assert_eq!(run("her period was late"), "her period was late");
+        assert_eq!(run("period"), "period");
+        assert_eq!(run("new paragraph new paragraph x"), "\n\nX");
+    }
+}

@@ -1,0 +1,330 @@
+//! Term lists: the embedded base lists from `vocab/` plus custom layers.
+//!
+//! Custom vocabulary files use one entry per line:
+//!
+//! ```text
+//! # comment
+//! term
+//! term | sounds like, other sounds like
+//! term | sounds like | display
+//! term | | display
+//! ```
+//!
+//! `term` is the correct term. `sounds like` lists spellings the recogniser produces
+//! for it; they are replaced wherever they occur as whole words. `display` is how the
+//! office wants the term written (e.g. `A fib | | atrial fibrillation`): when given,
+//! the term itself is also replaced by it. Files are layered in order
+//! (organisation, office, provider): a later entry for the same term replaces the
+//! earlier one entirely.
+
+use std::collections::{HashMap, HashSet};
+use std::path::Path;
+
+use crate::error::IoContext;
+
+/// How much a term is trusted as a correction target; lower is more common.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum Tier {
+    /// From a custom vocabulary file.
+    Custom = 0,
+    /// A commonly prescribed drug.
+    CommonDrug = 1,
+    /// Any other drug name (generic or brand).
+    Drug = 2,
+    /// Diagnosis, procedure or anatomy word.
+    Medical = 3,
+}
+
+/// One single-word term that corrections may produce.
+#[derive(Debug, Clone)]
+pub(crate) struct Term {
+    /// How it is written in the output.
+    pub display: String,
+    /// Lowercase letters only: the form windows are compared against.
+    pub key: String,
+    pub tier: Tier,
+    pub is_drug: bool,
+}
+
+/// A custom entry: phrases to replace and what to write instead.
+#[derive(Debug, Clone)]
+pub(crate) struct CustomEntry {
+    pub term: String,
+    pub sounds_like: Vec<String>,
+    pub display: Option<String>,
+}
+
+const DRUGS_GENERIC: &str = include_str!("../../vocab/drugs-generic.txt");
+const DRUGS_BRAND: &str = include_str!("../../vocab/drugs-brand.txt");
+const COMMON_DRUGS: &str = include_str!("../../vocab/common-drugs.txt");
+const DIAGNOSES: &str = include_str!("../../vocab/diagnoses.txt");
+const PROCEDURES: &str = include_str!("../../vocab/procedures.txt");
+const ANATOMY: &str = include_str!("../../vocab/anatomy.txt");
+const ABBREVIATIONS: &str = include_str!("../../vocab/abbreviations.txt");
+const ENGLISH: &str = include_str!("../../vocab/english.txt");
+const BIGRAMS: &str = include_str!("../../vocab/english-bigrams.txt");
+const SOUND_ALIKES: &str = include_str!("../../vocab/sound-alikes.txt");
+
+/// English words at least this frequent (Google Books counts) are ordinary words:
+/// a drug or ICD word that common is not used as a correction target.
+const COMMON_ENGLISH: u64 = 2_000_000;
+
+/// Lowercase letters of `s` only ("Toprol-XL" -> "toprolxl").
+pub(crate) fn key_of(s: &str) -> String {
+    s.chars()
+        .filter(|c| c.is_alphabetic())
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
+/// Everything the engine knows about words, built once.
+#[derive(Debug, Default)]
+pub(crate) struct Lexicon {
+    pub terms: Vec<Term>,
+    /// key -> index into `terms`.
+    pub by_key: HashMap<String, u32>,
+    /// Every lowercase word of any medical list entry (multi-word entries included).
+    pub medical_words: HashSet<String>,
+    /// Lowercase abbreviations.
+    pub abbreviations: HashSet<String>,
+    /// English word -> corpus count.
+    pub english: HashMap<String, u64>,
+    /// Frequent English bigrams ("in the") -> corpus count.
+    pub bigrams: HashMap<String, u64>,
+    /// key -> sound-alike group number.
+    pub sound_alike: HashMap<String, u32>,
+    /// Custom entries in layer order, later ones overriding earlier ones by term.
+    pub custom: Vec<CustomEntry>,
+    /// Lowercase phrase (words joined by one space) -> replacement, from custom files.
+    pub phrases: HashMap<String, String>,
+    /// Longest phrase in words.
+    pub max_phrase_words: usize,
+}
+
+fn lines(text: &str) -> impl Iterator<Item = &str> {
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+}
+
+impl Lexicon {
+    pub fn base() -> Self {
+        let mut lx = Lexicon::default();
+        for l in lines(ENGLISH) {
+            if let Some((w, n)) = l.split_once('\t') {
+                lx.english.insert(w.to_string(), n.parse().unwrap_or(0));
+            }
+        }
+        for l in lines(BIGRAMS) {
+            if let Some((b, n)) = l.split_once('\t') {
+                lx.bigrams.insert(b.to_string(), n.parse().unwrap_or(0));
+            }
+        }
+        for l in lines(ABBREVIATIONS) {
+            let abbr = l.split('\t').next().unwrap_or("");
+            lx.abbreviations.insert(abbr.to_lowercase());
+        }
+        for l in lines(COMMON_DRUGS) {
+            lx.add(l, Tier::CommonDrug, true);
+        }
+        for l in lines(DRUGS_GENERIC) {
+            lx.add(l, Tier::Drug, true);
+        }
+        for l in lines(DRUGS_BRAND) {
+            lx.add(l, Tier::Drug, true);
+        }
+        for text in [DIAGNOSES, PROCEDURES, ANATOMY] {
+            for l in lines(text) {
+                lx.add(l, Tier::Medical, false);
+            }
+        }
+        for (group, l) in lines(SOUND_ALIKES).enumerate() {
+            for member in l.split('|') {
+                let key = key_of(member);
+                if !key.is_empty() {
+                    lx.sound_alike.insert(key, group as u32);
+                }
+            }
+        }
+        lx
+    }
+
+    /// Adds a list entry; single words become correction targets unless they are
+    /// ordinary English (and not from a trusted tier).
+    fn add(&mut self, entry: &str, tier: Tier, is_drug: bool) {
+        for w in entry.split([' ', '-']) {
+            if !w.is_empty() {
+                self.medical_words.insert(w.to_lowercase());
+            }
+        }
+        if entry.contains(' ') {
+            return;
+        }
+        self.medical_words.insert(entry.to_lowercase());
+        let key = key_of(entry);
+        if key.chars().count() < 5 {
+            return;
+        }
+        if tier >= Tier::Drug && self.english.get(&key).copied().unwrap_or(0) >= COMMON_ENGLISH {
+            return;
+        }
+        if let Some(&id) = self.by_key.get(&key) {
+            let t = &mut self.terms[id as usize];
+            if tier < t.tier {
+                t.tier = tier;
+                t.display = entry.to_string();
+            }
+            t.is_drug |= is_drug;
+            return;
+        }
+        self.by_key.insert(key.clone(), self.terms.len() as u32);
+        self.terms.push(Term {
+            display: entry.to_string(),
+            key,
+            tier,
+            is_drug,
+        });
+    }
+
+    /// Reads custom layers in order; later entries for the same term win.
+    pub fn add_custom_files(&mut self, files: &[impl AsRef<Path>]) -> crate::Result<()> {
+        for f in files {
+            let text = std::fs::read_to_string(f.as_ref()).at(f.as_ref())?;
+            let entries = parse_custom(&text).map_err(|(line, msg)| {
+                crate::Error::Invalid(format!("{}:{line}: {msg}", f.as_ref().display()))
+            })?;
+            for e in entries {
+                let k = e.term.to_lowercase();
+                self.custom.retain(|c| c.term.to_lowercase() != k);
+                self.custom.push(e);
+            }
+        }
+        self.rebuild_custom();
+        Ok(())
+    }
+
+    fn rebuild_custom(&mut self) {
+        self.phrases.clear();
+        self.max_phrase_words = 0;
+        let custom = self.custom.clone();
+        for e in &custom {
+            let out = e.display.clone().unwrap_or_else(|| e.term.clone());
+            let mut sources: Vec<&str> = e.sounds_like.iter().map(String::as_str).collect();
+            if e.display.is_some() {
+                sources.push(&e.term);
+            }
+            for s in sources {
+                let phrase = normalise_phrase(s);
+                if phrase.is_empty() {
+                    continue;
+                }
+                self.max_phrase_words = self.max_phrase_words.max(phrase.split(' ').count());
+                self.phrases.insert(phrase, out.clone());
+            }
+            // The written form is a correction target like any list term.
+            let key = key_of(&out);
+            if !out.contains(' ') && key.chars().count() >= 4 {
+                match self.by_key.get(&key) {
+                    Some(&id) => {
+                        let t = &mut self.terms[id as usize];
+                        t.tier = Tier::Custom;
+                        t.display = out.clone();
+                    }
+                    None => {
+                        self.by_key.insert(key.clone(), self.terms.len() as u32);
+                        self.terms.push(Term {
+                            display: out.clone(),
+                            key,
+                            tier: Tier::Custom,
+                            is_drug: false,
+                        });
+                    }
+                }
+            }
+            for w in out.split([' ', '-']) {
+                if !w.is_empty() {
+                    self.medical_words.insert(w.to_lowercase());
+                }
+            }
+        }
+    }
+}
+
+/// Lowercase words separated by single spaces, punctuation other than
+/// apostrophes and hyphens removed.
+pub(crate) fn normalise_phrase(s: &str) -> String {
+    s.split_whitespace()
+        .map(|w| {
+            w.chars()
+                .filter(|c| c.is_alphanumeric() || *c == '\'' || *c == '-')
+                .flat_map(char::to_lowercase)
+                .collect::<String>()
+        })
+        .filter(|w| !w.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Parses the custom vocabulary format (see the module docs); errors carry the line number.
+pub(crate) fn parse_custom(text: &str) -> Result<Vec<CustomEntry>, (usize, String)> {
+    let mut out = Vec::new();
+    for (i, raw) in text.lines().enumerate() {
+        let line = raw.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let parts: Vec<&str> = line.split('|').map(str::trim).collect();
+        if parts.len() > 3 {
+            return Err((i + 1, "expected `term | sounds like, ... | display`".into()));
+        }
+        let term = parts[0].to_string();
+        if term.is_empty() {
+            return Err((i + 1, "the term is empty".into()));
+        }
+        let sounds_like = parts
+            .get(1)
+            .map(|s| {
+                s.split(',')
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .map(String::from)
+                    .collect()
+            })
+            .unwrap_or_default();
+        let display = parts
+            .get(2)
+            .filter(|d| !d.is_empty())
+            .map(|d| d.to_string());
+        out.push(CustomEntry {
+            term,
+            sounds_like,
+            display,
+        });
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_the_custom_format() {
+        let e = parse_custom(
+            "# x\nEliquis\nA fib | ay fib, a-fib | atrial fibrillation\nfoo | | Foo\n",
+        )
+        .unwrap();
+        assert_eq!(e.len(), 3);
+        assert_eq!(e[1].sounds_like, vec!["ay fib", "a-fib"]);
+        assert_eq!(e[1].display.as_deref(), Some("atrial fibrillation"));
+        assert!(e[2].sounds_like.is_empty());
+        assert!(parse_custom("a|b|c|d").is_err());
+        assert!(parse_custom(" | x").is_err());
+    }
+
+    #[test]
+    fn keys_are_letters_only() {
+        assert_eq!(key_of("Toprol-XL"), "toprolxl");
+        assert_eq!(normalise_phrase("A-fib,  Ay  FIB."), "a-fib ay fib");
+    }
+}

@@ -1,0 +1,153 @@
+//! Phonetic index: Double Metaphone codes of every target term, plus the codes
+//! with one letter deleted, so a query finds terms whose code is within about two
+//! edits of its own ("listen up or" LSTNPR vs lisinopril LSNPRL) without scanning.
+
+use std::collections::HashMap;
+
+use rphonetic::DoubleMetaphone;
+
+/// Codes longer than the default 4 letters: drug names differ late in the word.
+const MAX_CODE: usize = 16;
+
+pub(crate) struct PhoneticIndex {
+    dm: DoubleMetaphone,
+    exact: HashMap<String, Vec<u32>>,
+    deletes: HashMap<String, Vec<u32>>,
+    /// Codes of each term id, so ranking does not encode terms again.
+    term_codes: Vec<Vec<String>>,
+}
+
+impl std::fmt::Debug for PhoneticIndex {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PhoneticIndex")
+            .field("codes", &self.exact.len())
+            .finish()
+    }
+}
+
+fn deletes_of(code: &str) -> Vec<String> {
+    let chars: Vec<char> = code.chars().collect();
+    (0..chars.len())
+        .map(|i| {
+            chars
+                .iter()
+                .enumerate()
+                .filter(|(j, _)| *j != i)
+                .map(|(_, c)| *c)
+                .collect()
+        })
+        .collect()
+}
+
+fn push(map: &mut HashMap<String, Vec<u32>>, k: String, id: u32) {
+    let v = map.entry(k).or_default();
+    if v.last() != Some(&id) {
+        v.push(id);
+    }
+}
+
+impl PhoneticIndex {
+    pub fn new() -> Self {
+        PhoneticIndex {
+            dm: DoubleMetaphone::new(Some(MAX_CODE)),
+            exact: HashMap::new(),
+            deletes: HashMap::new(),
+            term_codes: Vec::new(),
+        }
+    }
+
+    /// Primary and (if different) alternate code of a lowercase letters-only key.
+    pub fn codes(&self, key: &str) -> Vec<String> {
+        if key.is_empty() || !key.is_ascii() {
+            return Vec::new();
+        }
+        let r = self.dm.double_metaphone(key);
+        let (p, a) = (r.primary(), r.alternate());
+        let mut v = Vec::with_capacity(2);
+        if !p.is_empty() {
+            v.push(p);
+        }
+        if !a.is_empty() && !v.contains(&a) {
+            v.push(a);
+        }
+        v
+    }
+
+    pub fn insert(&mut self, key: &str, id: u32) {
+        let codes = self.codes(key);
+        let slot = id as usize;
+        if self.term_codes.len() <= slot {
+            self.term_codes.resize(slot + 1, Vec::new());
+        }
+        self.term_codes[slot] = codes.clone();
+        for code in codes {
+            if code.len() < 3 {
+                continue;
+            }
+            for d in deletes_of(&code) {
+                push(&mut self.deletes, d, id);
+            }
+            push(&mut self.exact, code, id);
+        }
+    }
+
+    /// Term ids whose code is within about two edits of one of `codes`.
+    pub fn lookup(&self, codes: &[String], out: &mut Vec<u32>) {
+        out.clear();
+        for code in codes {
+            if code.len() < 3 {
+                continue;
+            }
+            let mut keys = deletes_of(code);
+            keys.push(code.clone());
+            for k in &keys {
+                for map in [&self.exact, &self.deletes] {
+                    if let Some(ids) = map.get(k) {
+                        out.extend_from_slice(ids);
+                    }
+                }
+            }
+        }
+        out.sort_unstable();
+        out.dedup();
+    }
+
+    /// Smallest edit distance between the query codes and a term's codes.
+    pub fn code_distance(&self, query: &[String], id: u32) -> usize {
+        let mut best = usize::MAX;
+        let Some(tc) = self.term_codes.get(id as usize) else {
+            return best;
+        };
+        for q in query {
+            for t in tc {
+                best = best.min(strsim::levenshtein(q, t));
+            }
+        }
+        best
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn split_words_share_the_code_of_the_term() {
+        let mut ix = PhoneticIndex::new();
+        assert_eq!(ix.codes("apicksaban")[0], ix.codes("apixaban")[0]);
+        assert_eq!(ix.codes("metaprolol")[0], ix.codes("metoprolol")[0]);
+        ix.insert("lisinopril", 0);
+        assert!(ix.code_distance(&ix.codes("listenupor"), 0) <= 2);
+    }
+
+    #[test]
+    fn lookup_finds_near_codes() {
+        let mut ix = PhoneticIndex::new();
+        ix.insert("lisinopril", 7);
+        let mut out = Vec::new();
+        ix.lookup(&ix.codes("listenupor"), &mut out);
+        assert!(out.contains(&7));
+        assert!(ix.codes("").is_empty());
+        assert!(ix.codes("ümlaut").is_empty());
+    }
+}

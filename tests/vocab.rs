@@ -1,0 +1,353 @@
+//! Behaviour of the medical-vocabulary pass on text, and its false-correction
+//! rate on clean clinical English.
+
+use std::path::PathBuf;
+use std::sync::OnceLock;
+
+use medscribe::transcript::Word;
+use medscribe::vocab::{Corrected, Vocabulary};
+
+fn vocab() -> &'static Vocabulary {
+    static V: OnceLock<Vocabulary> = OnceLock::new();
+    V.get_or_init(|| Vocabulary::base().expect("base vocabulary"))
+}
+
+fn fix(text: &str) -> String {
+    vocab().correct_text(text).text
+}
+
+#[test]
+fn split_words_are_joined() {
+    assert_eq!(fix("Start metform in 500 mg."), "Start metformin 500 mg.");
+    assert_eq!(
+        fix("He takes atorva statin 40 mg."),
+        "He takes atorvastatin 40 mg."
+    );
+    assert_eq!(
+        fix("Status post co la cyst ectomy."),
+        "Status post cholecystectomy."
+    );
+    assert_eq!(
+        fix("Continue met a pro lol 25 mg."),
+        "Continue metoprolol 25 mg."
+    );
+    // Windows of real words are applied only on the recogniser's low confidence;
+    // from plain text they are suggestions.
+    for (text, term) in [
+        ("He takes listen up or 10 milligrams daily.", "lisinopril"),
+        (
+            "Continue a picks a ban five milligrams twice daily.",
+            "apixaban",
+        ),
+    ] {
+        let c = vocab().correct_text(text);
+        assert_eq!(c.text, text);
+        assert!(
+            c.corrections.iter().any(|x| x.to == term && !x.applied),
+            "{text}"
+        );
+        let words: Vec<Word> = text
+            .split(' ')
+            .enumerate()
+            .map(|(i, t)| Word {
+                text: t.into(),
+                start: i as f64,
+                end: i as f64 + 0.5,
+                probability: 0.3,
+            })
+            .collect();
+        let c = vocab().correct_words(&words);
+        assert!(c.text.contains(term), "{text} -> {}", c.text);
+    }
+}
+
+#[test]
+fn misspellings_are_fixed() {
+    assert_eq!(
+        fix("She takes metaprolol daily."),
+        "She takes metoprolol daily."
+    );
+    assert_eq!(
+        fix("History of hyperlypidemia."),
+        "History of hyperlipidemia."
+    );
+}
+
+#[test]
+fn correct_text_is_left_alone() {
+    for s in [
+        "In the morning and um the pain was better.",
+        "She takes prednisolone 5 mg daily.",
+        "He takes prednisone 20 mg daily.",
+        "Continue hydroxyzine 25 mg at night.",
+        "Continue hydralazine 25 mg three times daily.",
+        "Start Celebrex 200 mg daily.",
+        "History of hypotension.",
+        "History of hypertension.",
+        "The patient is walking better and is listening to the advice.",
+    ] {
+        let c = vocab().correct_text(s);
+        assert_eq!(c.text, s);
+        assert!(
+            c.corrections.iter().all(|c| !c.applied),
+            "{s}: {:?}",
+            c.corrections
+        );
+    }
+}
+
+#[test]
+fn spoken_commands_become_punctuation() {
+    assert_eq!(
+        fix("Lungs are clear period new paragraph plan colon increase metoprolol comma recheck in two weeks period"),
+        "Lungs are clear.\n\nPlan: increase metoprolol, recheck in two weeks."
+    );
+    assert_eq!(fix("Any pain question mark"), "Any pain?");
+    assert_eq!(
+        fix("Vitals new line heart rate 80"),
+        "Vitals\nHeart rate 80"
+    );
+}
+
+#[test]
+fn command_words_used_as_words_stay() {
+    for s in [
+        "Her last menstrual period was two weeks ago.",
+        "There is a comma shaped lesion on the arm.",
+        "After the period of observation she went home.",
+        "A polyp in the sigmoid colon was removed.",
+        "When was your last, period?",
+    ] {
+        assert_eq!(fix(s), s);
+    }
+}
+
+#[test]
+fn custom_layers_override_in_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let org = dir.path().join("org.txt");
+    let office = dir.path().join("office.txt");
+    std::fs::write(
+        &org,
+        "# organisation\nZorblatide | zorb a tide\nA fib | ay fib | AF\n",
+    )
+    .unwrap();
+    std::fs::write(&office, "A fib | ay fib | atrial fibrillation\n").unwrap();
+    let v = Vocabulary::base()
+        .unwrap()
+        .with_custom(&[org.clone(), office])
+        .unwrap();
+    assert_eq!(
+        v.correct_text("Started zorb a tide weekly for ay fib.")
+            .text,
+        "Started Zorblatide weekly for atrial fibrillation."
+    );
+    assert_eq!(
+        v.correct_text("History of A fib.").text,
+        "History of atrial fibrillation."
+    );
+    let p = v.prompt_terms(60);
+    assert!(p.starts_with("atrial fibrillation, Zorblatide"), "{p}");
+    assert!(p.len() <= 60);
+    let bad = dir.path().join("bad.txt");
+    std::fs::write(&bad, "a | b | c | d\n").unwrap();
+    assert!(Vocabulary::base().unwrap().with_custom(&[bad]).is_err());
+    assert!(Vocabulary::base()
+        .unwrap()
+        .with_custom(&[PathBuf::from("/nonexistent/x.txt")])
+        .is_err());
+}
+
+#[test]
+fn words_keep_time_spans_and_input_indices() {
+    let w = |t: &str, s: f64, p: f32| Word {
+        text: t.into(),
+        start: s,
+        end: s + 0.5,
+        probability: p,
+    };
+    let words = vec![
+        w("Continue", 0.0, 0.99),
+        w("a", 1.0, 0.4),
+        w("picks", 1.5, 0.3),
+        w("a", 2.0, 0.4),
+        w("ban", 2.5, 0.5),
+        w("5", 3.0, 0.9),
+        w("milligrams", 3.5, 0.9),
+        w("period", 4.0, 0.9),
+    ];
+    let c: Corrected = vocab().correct_words(&words);
+    assert_eq!(c.text, "Continue apixaban 5 milligrams.");
+    assert_eq!(c.words[1].text, "apixaban");
+    assert_eq!((c.words[1].start, c.words[1].end), (1.0, 3.0));
+    let fix = c.corrections.iter().find(|x| x.to == "apixaban").unwrap();
+    assert_eq!((fix.word_start, fix.word_end), (1, 5));
+    assert!(fix.applied);
+}
+
+#[test]
+fn odd_input_does_not_panic() {
+    let huge = "x".repeat(100_000);
+    for s in [
+        "",
+        " ",
+        "\n\n\n",
+        "period",
+        "comma comma",
+        "🙂 ünïcödé ß ǅ",
+        &huge,
+        "new",
+        "..., ;",
+        "a\u{0301}b",
+    ] {
+        let _ = vocab().correct_text(s);
+    }
+    let _ = vocab().correct_words(&[Word {
+        text: " ".into(),
+        start: 0.0,
+        end: 0.0,
+        probability: f32::NAN,
+    }]);
+    assert_eq!(vocab().correct_text("").text, "");
+}
+
+/// Reads the utterances of PriMock57's human transcripts (TextGrid), tags removed.
+fn primock_utterances(dir: &std::path::Path) -> Vec<String> {
+    let mut files: Vec<_> = std::fs::read_dir(dir)
+        .map(|r| r.filter_map(|e| e.ok()).map(|e| e.path()).collect())
+        .unwrap_or_default();
+    files.retain(|p| p.extension().is_some_and(|e| e == "TextGrid"));
+    files.sort();
+    let mut out = Vec::new();
+    for f in files {
+        let text = std::fs::read_to_string(&f).unwrap_or_default();
+        for line in text.lines() {
+            let line = line.trim();
+            if let Some(rest) = line.strip_prefix("text = \"") {
+                let mut s = rest.trim_end_matches('"').to_string();
+                while let (Some(a), Some(b)) = (s.find('<'), s.find('>')) {
+                    if b < a {
+                        break;
+                    }
+                    s.replace_range(a..=b, "");
+                }
+                if !s.trim().is_empty() {
+                    out.push(s);
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Only a change of case or punctuation is harmless on clean text.
+fn only_case_or_punct(from: &str, to: &str) -> bool {
+    let norm = |s: &str| {
+        s.chars()
+            .filter(|c| c.is_alphanumeric())
+            .flat_map(char::to_lowercase)
+            .collect::<String>()
+    };
+    norm(from) == norm(to)
+}
+
+#[test]
+fn few_false_corrections_on_clean_clinical_text() {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/primock57/transcripts");
+    if !dir.is_dir() {
+        eprintln!(
+            "note: {} not found; skipping the false-correction measurement",
+            dir.display()
+        );
+        return;
+    }
+    let utterances = primock_utterances(&dir);
+    let (mut tokens, mut wrong, mut suggested) = (0usize, 0usize, 0usize);
+    for u in &utterances {
+        tokens += u.split_whitespace().count();
+        let c = vocab().correct_text(u);
+        for x in &c.corrections {
+            if x.applied && !only_case_or_punct(&x.from, &x.to) {
+                wrong += 1;
+                if std::env::var_os("VOCAB_SHOW_CHANGES").is_some() {
+                    println!("  {} -> {}", x.from, x.to);
+                }
+            } else if !x.applied {
+                suggested += 1;
+                if std::env::var_os("VOCAB_SHOW_SUGGESTIONS").is_some() {
+                    println!("  ? {} -> {} {:.2}", x.from, x.to, x.score);
+                }
+            }
+        }
+    }
+    let rate = wrong as f64 * 1000.0 / tokens.max(1) as f64;
+    let srate = suggested as f64 * 1000.0 / tokens.max(1) as f64;
+    println!(
+        "primock57: {tokens} tokens, {wrong} applied wrong changes ({rate:.2}/1k), {suggested} suggestions ({srate:.2}/1k)"
+    );
+    assert!(tokens > 10_000);
+    assert!(rate <= 0.5, "false-correction rate {rate:.2} per 1k tokens");
+}
+
+/// The dev dictations' scripts (words as spoken, commands included) must come out
+/// as their written references: commands carried out, correct terms untouched.
+#[test]
+fn dictation_scripts_become_their_references() {
+    let manifest =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/dictations/manifest.jsonl");
+    let Ok(text) = std::fs::read_to_string(&manifest) else {
+        eprintln!("note: {} not found; skipping", manifest.display());
+        return;
+    };
+    let (mut files, mut exact, mut words, mut word_errors, mut terms, mut kept) =
+        (0, 0, 0usize, 0usize, 0usize, 0usize);
+    let mut changed_terms = 0usize;
+    for line in text.lines().filter(|l| !l.trim().is_empty()) {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap();
+        let script = v["script"].as_str().unwrap_or_default();
+        let reference = v["reference"].as_str().unwrap_or_default();
+        let c = vocab().correct_text(script);
+        files += 1;
+        if c.text == reference {
+            exact += 1;
+        }
+        let out: Vec<&str> = c.text.split_whitespace().collect();
+        let refw: Vec<&str> = reference.split_whitespace().collect();
+        words += refw.len();
+        word_errors += edit_distance(&out, &refw);
+        for t in v["terms"].as_array().into_iter().flatten() {
+            let t = t.as_str().unwrap_or_default();
+            if !script.contains(t) {
+                continue; // written differently than spoken ("budesonide/formoterol")
+            }
+            terms += 1;
+            if c.text.contains(t) {
+                kept += 1;
+            }
+        }
+        changed_terms += c
+            .corrections
+            .iter()
+            .filter(|x| x.applied && x.reason != "spoken dictation command")
+            .count();
+    }
+    println!(
+        "dictation scripts: {files} files, {exact} exactly the reference, word errors {word_errors}/{words}, terms kept {kept}/{terms}, term changes {changed_terms}"
+    );
+    assert_eq!(kept, terms, "a correct term was changed");
+    assert!(word_errors * 100 <= words, "more than 1% word errors");
+}
+
+fn edit_distance(a: &[&str], b: &[&str]) -> usize {
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, x) in a.iter().enumerate() {
+        let mut cur = vec![i + 1; b.len() + 1];
+        for (j, y) in b.iter().enumerate() {
+            cur[j + 1] = (prev[j] + usize::from(x != y))
+                .min(prev[j + 1] + 1)
+                .min(cur[j] + 1);
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
