@@ -37,7 +37,10 @@ pub enum Stage {
     Decoding,
     Detecting,
     /// Seconds of audio recognised so far, of the total.
-    Recognizing { done_s: f64, total_s: f64 },
+    Recognizing {
+        done_s: f64,
+        total_s: f64,
+    },
     Correcting,
 }
 
@@ -157,7 +160,11 @@ impl Pipeline {
 const PROMPT_CHARS: usize = 600;
 
 fn join_segments(segments: &[Segment]) -> String {
-    join_words(segments.iter().flat_map(|s| s.words.iter().map(|w| w.text.as_str())))
+    join_words(
+        segments
+            .iter()
+            .flat_map(|s| s.words.iter().map(|w| w.text.as_str())),
+    )
 }
 
 /// Puts corrected words back into the recogniser's segments by time, so that
@@ -239,7 +246,11 @@ mod tests {
         let segments = vec![seg(0.0, 2.0), seg(2.0, 4.0)];
         let out = regroup(
             &segments,
-            vec![word("Lisinopril", 0.1), word("daily.", 1.0), word("Plan:", 2.5)],
+            vec![
+                word("Lisinopril", 0.1),
+                word("daily.", 1.0),
+                word("Plan:", 2.5),
+            ],
         );
         assert_eq!(out.len(), 2);
         assert_eq!(out[0].text, "Lisinopril daily.");

@@ -60,7 +60,10 @@ struct Entry {
 pub fn run(args: EvalArgs) -> Result<ExitCode> {
     let entries = read_manifest(&args.manifest)?;
     let base = args.manifest.parent().unwrap_or(Path::new("."));
-    let models_dir = args.models_dir.clone().unwrap_or_else(models::default_models_dir);
+    let models_dir = args
+        .models_dir
+        .clone()
+        .unwrap_or_else(models::default_models_dir);
     let quiet = !std::io::stderr().is_terminal();
     let mut note = |e: models::FetchEvent| {
         if !quiet {
@@ -96,12 +99,18 @@ pub fn run(args: EvalArgs) -> Result<ExitCode> {
     let mut audio_s = 0.0;
     for e in &entries {
         let audio = base.join(&e.audio);
-        let cached = args.transcripts.as_ref().map(|d| d.join(format!("{}.json", e.id)));
+        let cached = args
+            .transcripts
+            .as_ref()
+            .map(|d| d.join(format!("{}.json", e.id)));
         let transcript = match reuse(cached.as_deref(), &pipeline, &opts) {
             Some(t) => Ok(t),
             None => pipeline.run(&audio, &opts, &mut |_| {}).and_then(|t| {
                 if let Some(path) = &cached {
-                    fsutil::write_private_atomic(path, crate::transcript::render::json(&t).as_bytes())?;
+                    fsutil::write_private_atomic(
+                        path,
+                        crate::transcript::render::json(&t).as_bytes(),
+                    )?;
                 }
                 Ok(t)
             }),
@@ -172,12 +181,19 @@ fn read_manifest(path: &Path) -> Result<Vec<Entry>> {
             continue;
         }
         let entry: Entry = serde_json::from_str(&line).map_err(|e| {
-            Error::Invalid(format!("{}:{}: not a manifest entry: {e}", path.display(), n + 1))
+            Error::Invalid(format!(
+                "{}:{}: not a manifest entry: {e}",
+                path.display(),
+                n + 1
+            ))
         })?;
         entries.push(entry);
     }
     if entries.is_empty() {
-        return Err(Error::Invalid(format!("{}: manifest has no entries", path.display())));
+        return Err(Error::Invalid(format!(
+            "{}: manifest has no entries",
+            path.display()
+        )));
     }
     Ok(entries)
 }

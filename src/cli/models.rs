@@ -82,14 +82,21 @@ pub fn run(cmd: ModelsCommand) -> Result<ExitCode> {
 
 /// Turns library progress events into an indicatif bar on a terminal, and
 /// into plain notes otherwise.
-struct Progress {
+/// Shows model fetch progress: a bar on a terminal, plain lines otherwise.
+pub struct FetchProgress {
     bar: Option<ProgressBar>,
     tty: bool,
 }
 
-impl Progress {
-    fn new() -> Self {
-        Progress {
+impl Default for FetchProgress {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl FetchProgress {
+    pub fn new() -> Self {
+        FetchProgress {
             bar: None,
             tty: std::io::stderr().is_terminal(),
         }
@@ -101,7 +108,7 @@ impl Progress {
         }
     }
 
-    fn event(&mut self, e: FetchEvent) {
+    pub fn event(&mut self, e: FetchEvent) {
         match e {
             FetchEvent::Start { stage, what, total } => {
                 self.finish();
@@ -157,7 +164,7 @@ impl Progress {
 fn fetch(dir: &Path, names: &[String]) -> Result<ExitCode> {
     let mut failed = 0;
     for name in names {
-        let mut p = Progress::new();
+        let mut p = FetchProgress::new();
         let mut reused = false;
         let r = models::ensure_model(dir, name, &mut |e| {
             if let FetchEvent::Done { reused: r, .. } = &e {
@@ -217,7 +224,7 @@ fn import(
     let report = if header_only {
         models::convert::convert_ct2_header_only(&src, &out)?
     } else {
-        let mut p = Progress::new();
+        let mut p = FetchProgress::new();
         p.event(FetchEvent::Start {
             stage: Stage::Convert,
             what: out.display().to_string(),

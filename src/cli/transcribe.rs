@@ -114,10 +114,17 @@ pub fn run(args: TranscribeArgs) -> Result<ExitCode> {
         }
     };
     let mut seen = std::collections::HashSet::new();
-    let formats: Vec<Format> = args.format.iter().copied().filter(|f| seen.insert(*f)).collect();
+    let formats: Vec<Format> = args
+        .format
+        .iter()
+        .copied()
+        .filter(|f| seen.insert(*f))
+        .collect();
     let (inputs, missing) = expand_inputs(&args.inputs);
     if inputs.is_empty() && missing.is_empty() {
-        return Err(Error::Invalid("no audio files found in the inputs given".into()));
+        return Err(Error::Invalid(
+            "no audio files found in the inputs given".into(),
+        ));
     }
     if to_stdout && (inputs.len() + missing.len() != 1 || formats.len() != 1) {
         return Err(Error::Invalid(
@@ -143,7 +150,10 @@ pub fn run(args: TranscribeArgs) -> Result<ExitCode> {
         ProgressDrawTarget::hidden()
     });
 
-    let models_dir = args.models_dir.clone().unwrap_or_else(models::default_models_dir);
+    let models_dir = args
+        .models_dir
+        .clone()
+        .unwrap_or_else(models::default_models_dir);
     let model_path = fetch_model(&models_dir, &args.model, &bars)?;
     let vad_model = if args.no_vad {
         None
@@ -153,7 +163,9 @@ pub fn run(args: TranscribeArgs) -> Result<ExitCode> {
     let vocab = if args.no_vocab {
         None
     } else {
-        Some(Arc::new(Vocabulary::base()?.with_custom(&args.vocab_files)?))
+        Some(Arc::new(
+            Vocabulary::base()?.with_custom(&args.vocab_files)?,
+        ))
     };
     let model_name = model_label(&args.model, &model_path);
     let pipeline = Pipeline::load(&model_path, &model_name, vad_model, vocab)?;
@@ -227,7 +239,7 @@ pub fn run(args: TranscribeArgs) -> Result<ExitCode> {
                     let mut done = done_audio.lock().unwrap_or_else(|e| e.into_inner());
                     *done += audio_s;
                     batch.set_position((*done * 1000.0) as u64);
-                    batch.set_message(format!("{}", hms(*done)));
+                    batch.set_message(hms(*done));
                 }
                 let (status, error, outputs) = match outcome {
                     Ok((status, outputs)) => (status, None, outputs),
@@ -314,7 +326,10 @@ fn transcribe_one(
     if !to_stdout && !force && up_to_date(pipeline, input, targets, opts)? {
         return Ok((
             "skipped",
-            targets.iter().map(|(_, p)| p.display().to_string()).collect(),
+            targets
+                .iter()
+                .map(|(_, p)| p.display().to_string())
+                .collect(),
         ));
     }
     let transcript = pipeline.run(input, opts, &mut |stage| match stage {
@@ -447,7 +462,9 @@ fn expand_inputs(inputs: &[String]) -> (Vec<PathBuf>, Vec<String>) {
 }
 
 fn walk(dir: &Path, files: &mut Vec<PathBuf>) {
-    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
     let mut entries: Vec<PathBuf> = entries.flatten().map(|e| e.path()).collect();
     entries.sort();
     for p in entries {
@@ -464,18 +481,8 @@ fn walk(dir: &Path, files: &mut Vec<PathBuf>) {
 }
 
 fn fetch_model(dir: &Path, name: &str, bars: &MultiProgress) -> Result<PathBuf> {
-    let bar = bars.add(ProgressBar::hidden());
-    let mut shown = false;
-    let path = models::ensure_model(dir, name, &mut |event| {
-        if !shown {
-            bars.suspend(|| eprintln!("medscribe: model {name} is not installed yet; fetching it once"));
-            bar.set_draw_target(ProgressDrawTarget::stderr());
-            shown = true;
-        }
-        crate::cli::models::show_fetch_event(&bar, &event);
-    })?;
-    bar.finish_and_clear();
-    Ok(path)
+    let mut shown = crate::cli::models::FetchProgress::new();
+    bars.suspend(|| models::ensure_model(dir, name, &mut |event| shown.event(event)))
 }
 
 /// The model's name as recorded in transcripts: the name asked for, or the
