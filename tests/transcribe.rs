@@ -1,0 +1,285 @@
+//! End-to-end: the `medscribe transcribe` binary with the real tiny.en model on
+//! real dictations (fetched or reused by the project's own model tooling).
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use medscribe::eval::score;
+use medscribe::transcript::Transcript;
+
+/// Measured with tiny.en on the three samples: 0.069-0.098 after the
+/// vocabulary pass (`medscribe eval samples/manifest.jsonl -m tiny.en`). The
+/// threshold leaves room for thread-count differences but fails on a real
+/// regression such as lost segments or broken word joins.
+const MAX_WER: f64 = 0.20;
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn medscribe(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_medscribe"))
+        .args(args)
+        .env("MEDSCRIBE_MODELS", repo().join("models"))
+        .output()
+        .expect("run medscribe")
+}
+
+fn reference(id: &str) -> (String, Vec<String>) {
+    let manifest = std::fs::read_to_string(repo().join("samples/manifest.jsonl")).unwrap();
+    for line in manifest.lines() {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap();
+        if v["id"] == id {
+            let terms = v["terms"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|t| t.as_str().unwrap().to_string())
+                .collect();
+            return (v["reference"].as_str().unwrap().to_string(), terms);
+        }
+    }
+    panic!("{id} not in samples manifest");
+}
+
+fn parse_time(s: &str, sep: char) -> f64 {
+    let (hms, ms) = s.trim().split_once(sep).expect("milliseconds");
+    let parts: Vec<f64> = hms.split(':').map(|p| p.parse().unwrap()).collect();
+    parts[0] * 3600.0 + parts[1] * 60.0 + parts[2] + ms.parse::<f64>().unwrap() / 1000.0
+}
+
+/// Checks SRT cue structure: index, "a --> b" with a <= b, non-empty text.
+fn check_srt(srt: &str) -> usize {
+    let mut n = 0;
+    for block in srt.split("\n\n").filter(|b| !b.trim().is_empty()) {
+        let lines: Vec<&str> = block.lines().collect();
+        n += 1;
+        assert_eq!(lines[0].parse::<usize>().unwrap(), n, "cue index");
+        let (a, b) = lines[1].split_once(" --> ").expect("cue timing");
+        assert!(parse_time(a, ',') <= parse_time(b, ','));
+        assert!(lines.len() >= 3 && !lines[2].trim().is_empty(), "cue text");
+    }
+    n
+}
+
+#[test]
+fn transcribes_a_dictation_to_every_format() {
+    let out = tempfile::tempdir().unwrap();
+    let o = out.path().to_str().unwrap();
+    let input = repo().join("samples/d10.wav");
+    let res = medscribe(&[
+        "transcribe",
+        "-m",
+        "tiny.en",
+        "--threads",
+        "1",
+        "--format",
+        "txt,json,srt,vtt",
+        "--out",
+        o,
+        input.to_str().unwrap(),
+    ]);
+    assert!(
+        res.status.success(),
+        "{}",
+        String::from_utf8_lossy(&res.stderr)
+    );
+
+    let json = std::fs::read_to_string(out.path().join("d10.json")).unwrap();
+    let t = Transcript::from_json(&json).unwrap();
+    assert_eq!(t.source.file_name, "d10.wav");
+    assert_eq!(t.source.sha256.len(), 64);
+    assert_eq!(t.model.name, "tiny.en");
+    assert!(t.params.vad && t.params.vocab);
+    assert!((t.source.duration_s - 91.53).abs() < 0.1);
+
+    let (reference, terms) = reference("d10");
+    let s = score(&reference, &t.text, &terms);
+    assert!(s.wer() < MAX_WER, "WER {:.3} over {MAX_WER}", s.wer());
+
+    // Words: monotonic, inside their segment and the audio, with probabilities.
+    let mut last = 0.0;
+    let mut n_words = 0;
+    for seg in &t.segments {
+        assert!(seg.start <= seg.end && seg.end <= t.source.duration_s + 0.01);
+        for w in &seg.words {
+            assert!(w.start >= last - 1e-9, "word times go back at {:?}", w.text);
+            assert!(w.start >= seg.start - 1e-9 && w.end <= seg.end + 1e-9);
+            assert!((0.0..=1.0).contains(&w.probability));
+            last = w.start;
+            n_words += 1;
+        }
+    }
+    assert!(n_words > 150, "only {n_words} words");
+    // Doses keep their numbers as words with times.
+    assert!(t
+        .words()
+        .any(|w| w.text.chars().any(|c| c.is_ascii_digit())));
+
+    let srt = std::fs::read_to_string(out.path().join("d10.srt")).unwrap();
+    assert_eq!(check_srt(&srt), t.segments.len());
+    let vtt = std::fs::read_to_string(out.path().join("d10.vtt")).unwrap();
+    assert!(vtt.starts_with("WEBVTT\n\n"));
+    assert_eq!(vtt.matches(" --> ").count(), t.segments.len());
+    let txt = std::fs::read_to_string(out.path().join("d10.txt")).unwrap();
+    assert_eq!(txt.trim_end(), t.text.trim_end());
+
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(out.path().join("d10.json"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(
+            mode & 0o077,
+            0,
+            "transcripts must be private to their owner"
+        );
+    }
+
+    // Second run: same audio, model and parameters -> skipped.
+    let again = medscribe(&[
+        "transcribe",
+        "-m",
+        "tiny.en",
+        "--threads",
+        "1",
+        "--format",
+        "txt,json,srt,vtt",
+        "--out",
+        o,
+        input.to_str().unwrap(),
+    ]);
+    assert!(again.status.success());
+    let err = String::from_utf8_lossy(&again.stderr);
+    assert!(err.contains("0 transcribed, 1 up to date"), "{err}");
+}
+
+fn write_wav(path: &Path, seconds: f64, f: impl Fn(usize) -> f32) {
+    let spec = hound::WavSpec {
+        channels: 1,
+        sample_rate: 16000,
+        bits_per_sample: 16,
+        sample_format: hound::SampleFormat::Int,
+    };
+    let mut w = hound::WavWriter::create(path, spec).unwrap();
+    for i in 0..(seconds * 16000.0) as usize {
+        w.write_sample((f(i) * 32767.0) as i16).unwrap();
+    }
+    w.finalize().unwrap();
+}
+
+#[test]
+fn silence_gives_an_empty_transcript() {
+    let dir = tempfile::tempdir().unwrap();
+    let wav = dir.path().join("silence.wav");
+    // Low hiss, no speech: Whisper alone would happily invent "Thank you."
+    write_wav(&wav, 12.0, |i| {
+        ((i * 7919 % 1000) as f32 / 1000.0 - 0.5) * 0.002
+    });
+    let res = medscribe(&[
+        "transcribe",
+        "-m",
+        "tiny.en",
+        "--threads",
+        "1",
+        "--format",
+        "json",
+        wav.to_str().unwrap(),
+    ]);
+    assert!(
+        res.status.success(),
+        "{}",
+        String::from_utf8_lossy(&res.stderr)
+    );
+    let t =
+        Transcript::from_json(&std::fs::read_to_string(dir.path().join("silence.json")).unwrap())
+            .unwrap();
+    assert_eq!(t.text.trim(), "");
+    assert!(t.segments.is_empty());
+}
+
+#[test]
+fn a_corrupt_file_fails_alone_and_the_batch_goes_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = dir.path().join("good.mp3");
+    std::fs::copy(repo().join("samples/d11.mp3"), &good).unwrap();
+    std::fs::write(
+        dir.path().join("broken.wav"),
+        b"this is not audio at all, just text\n",
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("empty.flac"), b"").unwrap();
+    let res = medscribe(&[
+        "transcribe",
+        "-m",
+        "tiny.en",
+        "--threads",
+        "1",
+        "--no-vocab",
+        "--format",
+        "txt",
+        dir.path().to_str().unwrap(),
+    ]);
+    assert_eq!(res.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&res.stderr);
+    assert!(err.contains("broken.wav"), "{err}");
+    assert!(err.contains("empty.flac"), "{err}");
+    assert!(
+        err.contains("1 transcribed, 0 up to date, 2 failed"),
+        "{err}"
+    );
+    let text = std::fs::read_to_string(dir.path().join("good.txt")).unwrap();
+    assert!(text.to_lowercase().contains("follow"), "{text}");
+    assert!(!dir.path().join("broken.txt").exists());
+    // Nothing half-written is left behind.
+    for e in std::fs::read_dir(dir.path()).unwrap().flatten() {
+        assert!(!e.file_name().to_string_lossy().ends_with(".tmp"));
+    }
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    let res = medscribe(&["transcribe", "--format", "docx", "x.wav"]);
+    assert_eq!(res.status.code(), Some(2));
+    let res = medscribe(&[
+        "transcribe",
+        "-o",
+        "-",
+        "--format",
+        "txt,json",
+        "samples/d10.wav",
+    ]);
+    assert_eq!(res.status.code(), Some(2));
+    let help = medscribe(&["transcribe", "--help"]);
+    assert!(String::from_utf8_lossy(&help.stdout).contains("Examples:"));
+}
+
+#[test]
+fn stdout_output_for_one_input() {
+    let input = repo().join("samples/d10.wav");
+    let res = medscribe(&[
+        "transcribe",
+        "-m",
+        "tiny.en",
+        "--threads",
+        "1",
+        "--no-vocab",
+        "--format",
+        "txt",
+        "-o",
+        "-",
+        input.to_str().unwrap(),
+    ]);
+    assert!(
+        res.status.success(),
+        "{}",
+        String::from_utf8_lossy(&res.stderr)
+    );
+    let text = String::from_utf8_lossy(&res.stdout);
+    assert!(
+        text.to_lowercase().contains("pneumothorax") || text.len() > 500,
+        "{text}"
+    );
+}
