@@ -81,19 +81,26 @@ pub fn silence_whisper_logs() {
     QUIET.call_once(whisper_rs::install_logging_hooks);
 }
 
+/// Checks that a model file exists and has a UTF-8 path (whisper.cpp takes a C
+/// string), and quiets whisper.cpp before it loads anything.
+fn model_file<'a>(model: &'a Path, missing: &str) -> Result<&'a str> {
+    silence_whisper_logs();
+    let path = model
+        .to_str()
+        .ok_or_else(|| Error::Model(format!("{}: path is not UTF-8", model.display())))?;
+    if !model.is_file() {
+        return Err(Error::Model(format!("{}: {missing}", model.display())));
+    }
+    Ok(path)
+}
+
 impl Recognizer {
     /// Loads a whisper.cpp ggml model file.
     pub fn load(model: &Path) -> Result<Self> {
-        silence_whisper_logs();
-        let path = model
-            .to_str()
-            .ok_or_else(|| Error::Model(format!("{}: path is not UTF-8", model.display())))?;
-        if !model.is_file() {
-            return Err(Error::Model(format!(
-                "{}: model file not found; fetch one with `medscribe models fetch base`",
-                model.display()
-            )));
-        }
+        let path = model_file(
+            model,
+            "model file not found; fetch one with `medscribe models fetch base`",
+        )?;
         let ctx = WhisperContext::new_with_params(path, WhisperContextParameters::default())
             .map_err(|e| {
                 Error::Model(format!(

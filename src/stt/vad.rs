@@ -13,16 +13,10 @@ use crate::{Error, Result};
 /// Runs on one thread: the VAD is tiny, and ggml's spin-waiting workers made it
 /// a thousand times slower when it competed with Whisper for cores.
 pub fn speech_spans(vad_model: &Path, samples: &[f32]) -> Result<Vec<(f64, f64)>> {
-    super::silence_whisper_logs();
-    let path = vad_model
-        .to_str()
-        .ok_or_else(|| Error::Model(format!("{}: path is not UTF-8", vad_model.display())))?;
-    if !vad_model.is_file() {
-        return Err(Error::Model(format!(
-            "{}: VAD model not found; fetch it with `medscribe models fetch silero-vad` or pass --no-vad",
-            vad_model.display()
-        )));
-    }
+    let path = super::model_file(
+        vad_model,
+        "VAD model not found; fetch it with `medscribe models fetch silero-vad` or pass --no-vad",
+    )?;
     let mut ctx_params = WhisperVadContextParams::new();
     ctx_params.set_n_threads(1);
     ctx_params.set_use_gpu(false);
