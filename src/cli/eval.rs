@@ -46,6 +46,9 @@ pub struct EvalArgs {
     /// Keep transcripts here as ID.json and reuse those made with the same model.
     #[arg(long, value_name = "DIR")]
     pub transcripts: Option<PathBuf>,
+    /// Score another system's output instead of transcribing: DIR/ID.txt per entry.
+    #[arg(long, value_name = "DIR", conflicts_with = "transcripts")]
+    pub hypotheses: Option<PathBuf>,
 }
 
 #[derive(serde::Deserialize)]
@@ -60,6 +63,9 @@ struct Entry {
 pub fn run(args: EvalArgs) -> Result<ExitCode> {
     let entries = read_manifest(&args.manifest)?;
     let base = args.manifest.parent().unwrap_or(Path::new("."));
+    if let Some(dir) = &args.hypotheses {
+        return score_hypotheses(&entries, dir);
+    }
     let models_dir = args
         .models_dir
         .clone()
@@ -163,6 +169,31 @@ pub fn run(args: EvalArgs) -> Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// Scores plain-text hypotheses (DIR/ID.txt) from any recogniser.
+fn score_hypotheses(entries: &[Entry], dir: &Path) -> Result<ExitCode> {
+    let mut total = Score::default();
+    for e in entries {
+        let path = dir.join(format!("{}.txt", e.id));
+        let text = std::fs::read_to_string(&path).at(&path)?;
+        let s = score(&e.reference, &text, &e.terms);
+        println!(
+            "{} wer={:.3} term_recall={:.3} words={}",
+            e.id,
+            s.wer(),
+            s.term_recall(),
+            s.ref_words
+        );
+        total.add(s);
+    }
+    println!(
+        "TOTAL wer={:.3} term_recall={:.3} n={}",
+        total.wer(),
+        total.term_recall(),
+        entries.len()
+    );
+    Ok(ExitCode::SUCCESS)
 }
 
 /// A kept transcript made with the same model and parameters.
