@@ -5,7 +5,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
-rustup component list --installed 2>/dev/null | grep -q rustfmt || rustup component add rustfmt clippy
+if command -v rustup >/dev/null && ! rustup component list --installed | grep -q clippy; then
+  rustup component add rustfmt clippy
+fi
 cargo fmt --check
 cargo clippy --all-targets -- -D warnings
 cargo build --bins
