@@ -25,6 +25,21 @@ fn medscribe(args: &[&str]) -> Output {
         .expect("run medscribe")
 }
 
+/// `medscribe transcribe` with the tiny.en model on one thread.
+fn transcribe_tiny(args: &[&str]) -> Output {
+    let mut all = vec!["transcribe", "-m", "tiny.en", "--threads", "1"];
+    all.extend_from_slice(args);
+    medscribe(&all)
+}
+
+fn assert_ok(res: &Output) {
+    assert!(
+        res.status.success(),
+        "{}",
+        String::from_utf8_lossy(&res.stderr)
+    );
+}
+
 fn reference(id: &str) -> (String, Vec<String>) {
     let manifest = std::fs::read_to_string(repo().join("samples/manifest.jsonl")).unwrap();
     for line in manifest.lines() {
@@ -67,23 +82,14 @@ fn transcribes_a_dictation_to_every_format() {
     let out = tempfile::tempdir().unwrap();
     let o = out.path().to_str().unwrap();
     let input = repo().join("samples/d10.wav");
-    let res = medscribe(&[
-        "transcribe",
-        "-m",
-        "tiny.en",
-        "--threads",
-        "1",
+    let res = transcribe_tiny(&[
         "--format",
         "txt,json,srt,vtt",
         "--out",
         o,
         input.to_str().unwrap(),
     ]);
-    assert!(
-        res.status.success(),
-        "{}",
-        String::from_utf8_lossy(&res.stderr)
-    );
+    assert_ok(&res);
 
     let json = std::fs::read_to_string(out.path().join("d10.json")).unwrap();
     let t = Transcript::from_json(&json).unwrap();
@@ -139,12 +145,7 @@ fn transcribes_a_dictation_to_every_format() {
     }
 
     // Second run: same audio, model and parameters -> skipped.
-    let again = medscribe(&[
-        "transcribe",
-        "-m",
-        "tiny.en",
-        "--threads",
-        "1",
+    let again = transcribe_tiny(&[
         "--format",
         "txt,json,srt,vtt",
         "--out",
@@ -178,21 +179,8 @@ fn silence_gives_an_empty_transcript() {
     write_wav(&wav, 12.0, |i| {
         ((i * 7919 % 1000) as f32 / 1000.0 - 0.5) * 0.002
     });
-    let res = medscribe(&[
-        "transcribe",
-        "-m",
-        "tiny.en",
-        "--threads",
-        "1",
-        "--format",
-        "json",
-        wav.to_str().unwrap(),
-    ]);
-    assert!(
-        res.status.success(),
-        "{}",
-        String::from_utf8_lossy(&res.stderr)
-    );
+    let res = transcribe_tiny(&["--format", "json", wav.to_str().unwrap()]);
+    assert_ok(&res);
     let t =
         Transcript::from_json(&std::fs::read_to_string(dir.path().join("silence.json")).unwrap())
             .unwrap();
@@ -211,12 +199,7 @@ fn a_corrupt_file_fails_alone_and_the_batch_goes_on() {
     )
     .unwrap();
     std::fs::write(dir.path().join("empty.flac"), b"").unwrap();
-    let res = medscribe(&[
-        "transcribe",
-        "-m",
-        "tiny.en",
-        "--threads",
-        "1",
+    let res = transcribe_tiny(&[
         "--no-vocab",
         "--format",
         "txt",
@@ -262,12 +245,7 @@ fn usage_errors_exit_2() {
 #[test]
 fn stdout_output_for_one_input() {
     let input = repo().join("samples/d10.wav");
-    let res = medscribe(&[
-        "transcribe",
-        "-m",
-        "tiny.en",
-        "--threads",
-        "1",
+    let res = transcribe_tiny(&[
         "--no-vocab",
         "--format",
         "txt",
@@ -275,11 +253,7 @@ fn stdout_output_for_one_input() {
         "-",
         input.to_str().unwrap(),
     ]);
-    assert!(
-        res.status.success(),
-        "{}",
-        String::from_utf8_lossy(&res.stderr)
-    );
+    assert_ok(&res);
     let text = String::from_utf8_lossy(&res.stdout);
     assert!(
         text.to_lowercase().contains("pneumothorax") || text.len() > 500,
