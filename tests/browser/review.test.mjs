@@ -1,0 +1,500 @@
+// End-to-end tests of the review page: a real `medscribe serve`, real users, a real
+// transcription of samples/d10.wav, driven in headless Chromium.
+//
+//   cd tests/browser && npm ci && cd ../.. && node --test tests/browser/
+//
+// Needs target/debug/medscribe (or MEDSCRIBE_BIN), the tiny.en model under models/
+// and Chromium at /usr/bin/chromium (or CHROMIUM). Screenshots go to target/screenshots/.
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const BIN = process.env.MEDSCRIBE_BIN || path.join(ROOT, 'target/debug/medscribe');
+const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
+const SHOTS = path.join(ROOT, 'target/screenshots');
+const OFFICE = 'Main St';
+const PASSWORD = 'review-page-test-pass-1';
+const USERS = [['office1', 'office'], ['mt1', 'transcriptionist'], ['drowen', 'physician']];
+
+const env = { dataDir: null, server: null, serverLog: '', base: null, ctx: null, page: null, flowId: null, perfId: null };
+
+/* ---------- server and API helpers ---------- */
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+function addUser(name, role) {
+  const r = spawnSync(BIN, ['users', 'add', name, '--role', role, '--office', OFFICE, '--data', env.dataDir],
+    { cwd: ROOT, input: PASSWORD + '\n', encoding: 'utf8' });
+  assert.equal(r.status, 0, `users add ${name} failed: ${r.stderr}${r.stdout}`);
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+async function waitFor(what, fn, timeoutMs, stepMs = 500) {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn().catch(() => null);
+    if (v) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}\n--- server log (tail) ---\n${env.serverLog.slice(-3000)}`);
+    await sleep(stepMs);
+  }
+}
+
+// A logged-in API session (cookie + CSRF token), as a script would use it.
+class Api {
+  constructor() { this.cookie = ''; this.csrf = ''; }
+
+  async req(method, p, { json, form, headers = {} } = {}) {
+    const h = { ...headers };
+    if (this.cookie) h.cookie = this.cookie;
+    if (this.csrf && method !== 'GET') h['x-csrf-token'] = this.csrf;
+    let body;
+    if (json !== undefined) { h['content-type'] = 'application/json'; body = JSON.stringify(json); }
+    else if (form) body = form;
+    const res = await fetch(env.base + p, { method, headers: h, body });
+    for (const c of res.headers.getSetCookie()) {
+      const m = c.match(/^medscribe_session=([^;]*)/);
+      if (m) this.cookie = `medscribe_session=${m[1]}`;
+    }
+    const text = await res.text();
+    let data = null;
+    try { data = JSON.parse(text); } catch { /* not JSON */ }
+    return { status: res.status, data, text, headers: res.headers };
+  }
+
+  async login(username) {
+    const r = await this.req('POST', '/api/login', { json: { username, password: PASSWORD } });
+    assert.equal(r.status, 200, `login ${username}: ${r.text}`);
+    this.csrf = r.data.csrf;
+    return this;
+  }
+
+  async transcript(id, revision) {
+    const r = await this.req('GET', `/api/dictations/${id}/transcript${revision ? '?revision=' + revision : ''}`);
+    assert.equal(r.status, 200, r.text);
+    return r.data;
+  }
+
+  async put(id, revision, document) {
+    const r = await this.req('PUT', `/api/dictations/${id}/transcript`, { json: { document }, headers: { 'If-Match': `"${revision}"` } });
+    assert.equal(r.status, 200, `PUT transcript: ${r.text}`);
+    return r.data.revision;
+  }
+}
+
+async function upload(api, priority) {
+  const form = new FormData();
+  for (const [k, v] of Object.entries({ patient_name: 'Lucas Brandt', mrn: '831077', dob: '2001-02-17',
+    work_type: 'progress', priority, physician: 'drowen' })) form.append(k, v);
+  form.append('file', new Blob([fs.readFileSync(path.join(ROOT, 'samples/d10.wav'))], { type: 'audio/wav' }), 'd10.wav');
+  const r = await api.req('POST', '/api/dictations', { form });
+  assert.equal(r.status, 201, `upload: ${r.text}`);
+  return r.data.id;
+}
+
+async function waitDraft(api, id) {
+  return waitFor(`dictation ${id} to reach draft`, async () => {
+    const r = await api.req('GET', `/api/dictations/${id}`);
+    if (r.data && r.data.state === 'failed') throw new Error(`transcription failed: ${JSON.stringify(r.data.job)}`);
+    return r.data && r.data.state === 'draft' ? r.data : null;
+  }, 15 * 60 * 1000, 1000);
+}
+
+const textWords = (doc) => doc.segments.flatMap((s) => s.words);
+
+// The test needs a few uncertain words; a clean recording may give none.
+async function ensureLowConfidence(api, id) {
+  const { revision, document } = await api.transcript(id);
+  const words = textWords(document);
+  if (words.filter((w) => w.probability < 0.6 && !w.text.includes('\n')).length >= 3) return;
+  words.forEach((w, i) => { if (i % 15 === 7 && !w.text.includes('\n')) w.probability = 0.3; });
+  await api.put(id, revision, document);
+}
+
+// A 60-minute dictation: 9,000 words, paragraphs of ~150 words, some uncertain.
+function bigDocument(base) {
+  const vocab = fs.readFileSync(path.join(ROOT, 'samples/manifest.jsonl'), 'utf8').trim().split('\n')
+    .flatMap((l) => JSON.parse(l).reference.split(/\s+/));
+  const words = [];
+  for (let i = 0; i < 9000; i++) {
+    const start = Math.round(i * 0.4 * 1000) / 1000;
+    const text = i % 150 === 149 ? '\n\n' : vocab[i % vocab.length];
+    words.push({ text, start, end: Math.round((start + 0.3) * 1000) / 1000, probability: i % 40 === 3 ? 0.45 : 0.95 });
+  }
+  const segments = [];
+  for (let i = 0; i < words.length; i += 20) {
+    const w = words.slice(i, i + 20);
+    segments.push({ start: w[0].start, end: w[w.length - 1].end, text: w.map((x) => x.text).join(' '), words: w });
+  }
+  return { ...base, text: segments.map((s) => s.text).join(' '), segments, corrections: [] };
+}
+
+/* ---------- browser helpers ---------- */
+
+async function launch() {
+  const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'medscribe-chromium-'));
+  return chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    headless: true,
+    viewport: { width: 1280, height: 800 },
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+      '--disable-component-update', '--disable-sync', '--autoplay-policy=no-user-gesture-required', '--mute-audio'],
+  });
+}
+
+async function shot(name) {
+  fs.mkdirSync(SHOTS, { recursive: true });
+  await env.page.screenshot({ path: path.join(SHOTS, name + '.png') });
+}
+
+async function loginUI(username) {
+  const page = env.page;
+  await page.waitForSelector('#login-form', { state: 'visible' });
+  await page.fill('#login-user', username);
+  await page.fill('#login-pass', PASSWORD);
+  await page.press('#login-pass', 'Enter');
+  await page.waitForSelector('#view-worklist', { state: 'visible' });
+}
+
+async function waitText(selector, text, timeout = 10000) {
+  await env.page.waitForFunction(([s, t]) => {
+    const e = document.querySelector(s);
+    return e && e.textContent.includes(t);
+  }, [selector, text], { timeout });
+}
+
+async function waitEditor(id) {
+  const page = env.page;
+  await page.waitForFunction((id) => location.hash === '#/d/' + id, id);
+  await page.waitForSelector('#editor span.w');
+  await page.waitForFunction(() => /Saved|Read-only/.test(document.querySelector('#save-status').textContent));
+}
+
+// Selects the text of word span i (as a double click would) and focuses the editor.
+async function selectWord(i) {
+  await env.page.evaluate((i) => {
+    const s = document.querySelector(`#editor span.w[data-index="${i}"]`);
+    const r = document.createRange();
+    r.selectNodeContents(s.firstChild);
+    document.querySelector('#editor').focus();
+    getSelection().removeAllRanges();
+    getSelection().addRange(r);
+  }, i);
+}
+
+const audioTime = () => env.page.evaluate(() => document.querySelector('#audio').currentTime);
+const pct = (xs, q) => { const s = [...xs].sort((a, b) => a - b); return s[Math.min(s.length - 1, Math.floor(q * s.length))]; };
+
+/* ---------- the suite ---------- */
+
+describe('review page', { timeout: 30 * 60 * 1000 }, () => {
+  const mt = new Api();
+
+  before(async () => {
+    assert.ok(fs.existsSync(BIN), `no medscribe binary at ${BIN} (build it or set MEDSCRIBE_BIN)`);
+    env.dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'medscribe-browser-'));
+    for (const [name, role] of USERS) addUser(name, role);
+    const port = await freePort();
+    env.base = `http://127.0.0.1:${port}`;
+    env.server = spawn(BIN, ['serve', '--bind', `127.0.0.1:${port}`, '--data', env.dataDir, '--model', 'tiny.en'],
+      { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    const keep = (b) => { env.serverLog = (env.serverLog + b.toString()).slice(-20000); };
+    env.server.stdout.on('data', keep);
+    env.server.stderr.on('data', keep);
+    await waitFor('GET /api/health', async () => (await fetch(env.base + '/api/health')).ok, 30000, 200);
+
+    const office = await new Api().login('office1');
+    env.flowId = await upload(office, 'stat');
+    env.perfId = await upload(office, 'routine');
+    await waitDraft(office, env.flowId);
+    await waitDraft(office, env.perfId);
+    await mt.login('mt1');
+    await ensureLowConfidence(mt, env.flowId);
+
+    env.ctx = await launch();
+    env.page = env.ctx.pages()[0] || await env.ctx.newPage();
+    env.errors = [];
+    env.page.on('pageerror', (e) => env.errors.push(e.message));
+  });
+
+  after(async () => {
+    if (env.ctx) await env.ctx.close();
+    if (env.server) env.server.kill('SIGTERM');
+    if (env.errors && env.errors.length) console.log('page errors:', env.errors);
+  });
+
+  it('shows the worklist to the transcriptionist, STAT first', async () => {
+    await env.page.goto(env.base + '/');
+    await loginUI('mt1');
+    const row = await env.page.waitForSelector(`#worklist tbody tr[data-id="${env.flowId}"]`);
+    assert.ok(await row.$('.prio-stat'), 'STAT is marked');
+    const first = await env.page.$eval('#worklist tbody tr', (tr) => tr.dataset.id);
+    assert.equal(Number(first), env.flowId, 'STAT dictation comes first');
+    await shot('worklist');
+  });
+
+  it('opens the draft from the worklist with the keyboard', async () => {
+    const page = env.page;
+    await page.focus(`#worklist tbody tr[data-id="${env.flowId}"]`);
+    await page.keyboard.press('ArrowDown');
+    await page.keyboard.press('ArrowUp');
+    assert.equal(await page.evaluate(() => document.activeElement.dataset.id), String(env.flowId));
+    await page.keyboard.press('Enter');
+    await waitEditor(env.flowId);
+    assert.equal(await page.$eval('#editor', (e) => e.isContentEditable), true);
+    assert.ok(await page.$$eval('#editor span.lowconf', (s) => s.length) >= 1, 'uncertain words are marked');
+  });
+
+  it('plays the audio with the keyboard and highlights the spoken word', async () => {
+    const page = env.page;
+    await page.focus('#editor');
+    await page.keyboard.press('Escape');
+    await page.waitForFunction(() => {
+      const a = document.querySelector('#audio');
+      return !a.paused && a.currentTime > 1 && document.querySelector('#editor span.playing');
+    }, null, { timeout: 15000 });
+    const first = Number(await page.$eval('#editor span.playing', (s) => s.dataset.index));
+    const t1 = await audioTime();
+    await page.waitForFunction((t) => document.querySelector('#audio').currentTime > t + 2.5, t1, { timeout: 15000 });
+    const later = Number(await page.$eval('#editor span.playing', (s) => s.dataset.index));
+    assert.ok(later > first, `highlight moved from word ${first} to ${later}`);
+    const playingStart = await page.$eval('#editor span.playing', (s) => s._w.start);
+    assert.ok(playingStart <= (await audioTime()) + 0.05, 'the highlighted word has started');
+
+    await page.keyboard.press('Escape');
+    const paused = await page.evaluate(() => document.querySelector('#audio').paused);
+    assert.ok(paused, 'Escape pauses');
+    const before = await audioTime();
+    await page.keyboard.press('F4');
+    assert.equal(await page.evaluate(() => document.querySelector('#audio').playbackRate), 1.1);
+    assert.equal(await page.textContent('#rate'), '1.1×');
+    assert.ok(await page.evaluate(() => document.querySelector('#audio').preservesPitch));
+    await page.keyboard.press('F3');
+    await page.keyboard.press('Control+ArrowRight');
+    assert.ok(Math.abs((await audioTime()) - (before + 3)) < 0.2, 'Ctrl+Right goes forward 3 s');
+  });
+
+  it('seeks to a word when it is clicked', async () => {
+    const page = env.page;
+    const i = Math.floor((await page.$$eval('#editor span.w', (s) => s.length)) * 0.6);
+    const start = await page.$eval(`#editor span.w[data-index="${i}"]`, (s) => s._w.start);
+    await page.click(`#editor span.w[data-index="${i}"]`);
+    await page.waitForFunction((t) => Math.abs(document.querySelector('#audio').currentTime - t) < 0.05, start);
+    assert.ok(Math.abs((await audioTime()) - start) < 0.05);
+  });
+
+  it('autosaves an edited word with its timing and shows it after a reload', async () => {
+    const page = env.page;
+    const k = 4;
+    const before = await page.$eval(`#editor span.w[data-index="${k}"]`, (s) => ({ ...s._w }));
+    await selectWord(k);
+    await page.keyboard.type('Reviewed');
+    await waitText('#save-status', 'Unsaved changes', 2000).catch(() => {});
+    await waitText('#save-status', 'Saved');
+    const { document } = await mt.transcript(env.flowId);
+    const saved = textWords(document).filter((w) => !w.text.includes('\n'))[k];
+    assert.equal(saved.text, 'Reviewed');
+    assert.equal(saved.start, before.start);
+    assert.equal(saved.end, before.end);
+    assert.equal(saved.probability, 1);
+    assert.ok(document.text.includes('Reviewed'), 'server re-derived the text');
+
+    await page.reload();
+    await waitEditor(env.flowId);
+    assert.equal(await page.textContent(`#editor span.w[data-index="${k}"]`), 'Reviewed');
+    assert.equal(await page.$eval(`#editor span.w[data-index="${k}"]`, (s) => s.classList.contains('lowconf')), false);
+  });
+
+  it('Ctrl+J selects the next uncertain word and seeks there', async () => {
+    const page = env.page;
+    await page.evaluate(() => {
+      const s = document.querySelector('#editor span.w');
+      const r = document.createRange();
+      r.setStart(s.firstChild, 0);
+      document.querySelector('#editor').focus();
+      getSelection().removeAllRanges();
+      getSelection().addRange(r);
+    });
+    const lows = await page.$$eval('#editor span.lowconf', (s) => s.map((e) => ({ i: Number(e.dataset.index), text: e.textContent, start: e._w.start })));
+    const expect = lows[0].i === 0 ? lows[1] : lows[0];
+    await page.keyboard.press('Control+J');
+    const sel = await page.evaluate(() => getSelection().toString());
+    assert.equal(sel, expect.text);
+    assert.ok(Math.abs((await audioTime()) - expect.start) < 0.05, 'audio is at the uncertain word');
+    await page.keyboard.press('Control+J');
+    const next = lows[lows.indexOf(expect) + 1];
+    if (next) assert.equal(await page.evaluate(() => getSelection().toString()), next.text);
+  });
+
+  it('shows a conflict when someone else saved, and keeps mine on request', async () => {
+    const page = env.page;
+    const other = await new Api().login('mt1');
+    const { revision, document } = await other.transcript(env.flowId);
+    const ws = textWords(document).filter((w) => !w.text.includes('\n'));
+    ws[ws.length - 1].text = 'ServerSide';
+    await other.put(env.flowId, revision, document);
+
+    await selectWord(2);
+    await page.keyboard.type('Mine');
+    await waitText('#save-status', 'Conflict');
+    assert.ok(await page.isVisible('#conflict-panel'));
+    await waitText('#conflict-theirs', 'ServerSide');
+    assert.ok((await page.textContent('#conflict-mine')).includes('Mine'));
+    assert.ok(!(await page.textContent('#conflict-mine')).includes('ServerSide'));
+    await shot('conflict');
+
+    await page.click('#conflict-mine-btn');
+    await waitText('#save-status', 'Saved');
+    const after = await mt.transcript(env.flowId);
+    assert.ok(after.document.text.includes('Mine'));
+    assert.ok(!after.document.text.includes('ServerSide'), 'keep mine puts my version on top');
+    assert.ok(after.revision > revision + 0);
+  });
+
+  it('a flag blocks sending for signature until it is resolved', async () => {
+    const page = env.page;
+    await page.focus('#editor');
+    await page.keyboard.press('Control+B');
+    await page.waitForSelector('#flag-dialog[open]');
+    await page.selectOption('#flag-form select[name=kind]', 'inaudible');
+    await page.fill('#flag-form input[name=note]', 'dose unclear');
+    await page.click('#flag-form button[value=ok]');
+    await page.waitForSelector('#flags li[data-id]');
+    assert.ok(await page.isVisible('#flags-block'));
+    assert.ok(await page.isDisabled('#actions button[data-to="awaiting_signature"]'), 'send for signature is blocked');
+    const refused = await mt.req('POST', `/api/dictations/${env.flowId}/transition`, { json: { to: 'awaiting_signature' } });
+    assert.equal(refused.status, 409, `server refuses while flags are open: ${refused.text}`);
+    await shot('editor');
+
+    await page.click('#flags button.resolve');
+    await page.waitForSelector('#flags-block', { state: 'hidden' });
+    assert.ok(await page.isEnabled('#actions button[data-to="awaiting_signature"]'));
+    await page.click('#actions button[data-to="awaiting_signature"]');
+    await waitText('#ed-state', 'Awaiting signature');
+    assert.equal(await page.$eval('#editor', (e) => e.isContentEditable), false);
+  });
+
+  it('stays responsive on a 60-minute, 9,000-word dictation', async () => {
+    const page = env.page;
+    const { revision, document } = await mt.transcript(env.perfId);
+    const big = bigDocument(document);
+    await mt.put(env.perfId, revision, big);
+    const spans = textWords(big).filter((w) => !w.text.includes('\n')).length;
+
+    await page.evaluate(() => { location.hash = '#/'; });
+    await page.waitForSelector(`#worklist tbody tr[data-id="${env.perfId}"]`);
+    const openMs = await page.evaluate(([id, n]) => new Promise((resolve) => {
+      const t0 = performance.now();
+      location.hash = '#/d/' + id;
+      const live = document.getElementsByClassName('w');
+      const ready = () => live.length >= n && document.querySelector('#save-status').textContent === 'Saved';
+      const check = () => (ready() ? requestAnimationFrame(() => setTimeout(() => resolve(performance.now() - t0), 0)) : setTimeout(check, 5));
+      check();
+    }), [env.perfId, spans]);
+
+    // Keystroke cost, measured in the page. frame: keydown to the next animation frame.
+    // busy: main-thread work the key causes (keydown to the end of the input event, plus
+    // the frame's style, layout and paint), i.e. the frame wait without the idle time
+    // until the next vsync, which alone can approach one frame interval (16.7 ms).
+    await page.evaluate(() => {
+      const s = document.querySelector('#editor span.w[data-index="4500"]');
+      s.scrollIntoView({ block: 'center' });
+      const r = document.createRange();
+      r.setStart(s.firstChild, s.firstChild.length);
+      document.querySelector('#editor').focus();
+      getSelection().removeAllRanges();
+      getSelection().addRange(r);
+      const k = window.__keys = { frame: [], busy: [], drawn: [] };
+      let t0 = 0, handled = 0;
+      document.addEventListener('keydown', () => {
+        t0 = performance.now();
+        handled = 0;
+        requestAnimationFrame(() => {
+          const tf = performance.now();
+          k.frame.push(tf - t0);
+          setTimeout(() => {
+            const td = performance.now();
+            k.drawn.push(td - t0);
+            k.busy.push((handled || tf) - t0 + (td - tf));
+          }, 0);
+        });
+      }, true);
+      document.addEventListener('input', () => { handled = performance.now(); });
+    });
+    await page.keyboard.type(' the patient tolerated it well and was sent home', { delay: 60 });
+    await page.waitForTimeout(200);
+    const keys = await page.evaluate(() => window.__keys);
+    const t0 = Date.now();
+    await waitText('#save-status', 'Saved', 20000);
+    const saveMs = Date.now() - t0;
+    const { document: saved } = await mt.transcript(env.perfId);
+    assert.ok(saved.text.includes('tolerated it well'), 'the typed words were saved');
+    assert.equal(textWords(saved).length, 9000 + 9, 'nine words were added');
+
+    const f = (x) => x.toFixed(1);
+    console.log(`PERF words=9000 open_ms=${f(openMs)} keystroke_ms_p50=${f(pct(keys.frame, 0.5))} p95=${f(pct(keys.frame, 0.95))}`
+      + ` busy_ms_p50=${f(pct(keys.busy, 0.5))} busy_p95=${f(pct(keys.busy, 0.95))}`
+      + ` drawn_ms_p50=${f(pct(keys.drawn, 0.5))} drawn_p95=${f(pct(keys.drawn, 0.95))} autosave_ms=${saveMs} keys=${keys.frame.length}`);
+    assert.ok(openMs < 1000, `open took ${openMs} ms`);
+    // Asserted on busy time: keydown-to-frame also counts idle waiting for vsync (see above).
+    assert.ok(pct(keys.busy, 0.95) < 16, `keystroke busy p95 ${pct(keys.busy, 0.95)} ms`);
+  });
+
+  it('the physician signs with confirmation; the signed text is read-only', async () => {
+    const page = env.page;
+    await page.evaluate(() => { location.hash = '#/'; });
+    await page.click('#logout-btn');
+    await loginUI('drowen');
+    await page.click(`#worklist tbody tr[data-id="${env.flowId}"]`);
+    await waitEditor(env.flowId);
+    await page.click('#sign-btn');
+    await page.waitForSelector('#sign-dialog[open]');
+    assert.ok((await page.textContent('#sign-text')).includes('Reviewed'), 'the dialog shows the text');
+    await page.click('#sign-confirm');
+    await waitText('#ed-state', 'Signed');
+    assert.equal(await page.$eval('#editor', (e) => e.isContentEditable), false);
+    assert.ok(await page.isVisible('#addendum-btn'));
+    await shot('signed');
+
+    await page.click('#addendum-btn');
+    await page.fill('#addendum-form textarea', 'Patient called back; pain resolved.');
+    await page.click('#addendum-form button[value=ok]');
+    await waitText('#ed-state', 'Awaiting signature');
+    await waitText('#editor', 'pain resolved');
+  });
+
+  it('shows a word diff of a revision against the first draft', async () => {
+    const page = env.page;
+    await page.click('#history-box summary');
+    const buttons = await page.$$('#revisions button.diff-btn');
+    assert.ok(buttons.length >= 1);
+    await buttons[buttons.length - 1].click();
+    await page.waitForSelector('#diff ins');
+    assert.ok((await page.textContent('#diff ins')).length > 0);
+  });
+
+  it('goes back to the login with "session ended" when the session is gone', async () => {
+    const page = env.page;
+    await env.ctx.clearCookies();
+    await page.evaluate(() => { location.hash = '#/'; });
+    await waitText('#login-msg', 'Session ended');
+    assert.ok(await page.isVisible('#login-form'));
+    assert.deepEqual(env.errors, [], 'no uncaught page errors');
+  });
+});
