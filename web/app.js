@@ -428,7 +428,7 @@ function renderDiff(ops, tag) {
 
 const editor = {
   id: null, dict: null, doc: null, revision: null, readOnly: true,
-  words: [], hlEls: [], hlStarts: new Float64Array(0), playingEl: null,
+  words: [], idx: { words: [], els: [], blocks: [], starts: new Float64Array(0) }, playingEl: null,
   gen: 0, savedGen: 0, saving: null, timer: null, conflict: null, lastKeyAt: 0, shownSecond: -1,
   get box() { return $('#editor'); },
   get audio() { return $('#audio'); },
@@ -454,8 +454,8 @@ async function openEditor(id) {
 }
 
 function resetEditor(id) {
-  Object.assign(editor, { id, dict: null, doc: null, revision: null, readOnly: true, words: [], hlEls: [],
-    hlStarts: new Float64Array(0), playingEl: null, gen: 0, savedGen: 0, saving: null, conflict: null, shownSecond: -1 });
+  Object.assign(editor, { id, dict: null, doc: null, revision: null, readOnly: true, words: [],
+    idx: { words: [], els: [], blocks: [], starts: new Float64Array(0) }, playingEl: null, gen: 0, savedGen: 0, saving: null, conflict: null, shownSecond: -1 });
   clearTimeout(editor.timer);
   editor.stopAudio();
   editor.box.replaceChildren();
@@ -536,39 +536,34 @@ function setSaveStatus(kind, text) {
   s.textContent = text;
 }
 
-/* rendering words: one block per paragraph, one span per word */
+/* rendering words: one block per paragraph; word spans only near the viewport */
+
+// Chrome's editing work per keystroke grows with the number of nodes in the editable
+// region, so blocks far from the viewport hold their words as plain text (block._words)
+// and get word spans (data-index, highlight, click to seek) when they come near.
+const blockObserver = new IntersectionObserver(onBlocksSeen, { root: $('#editor'), rootMargin: '300px 0px' });
 
 function renderWords(words) {
   const frag = document.createDocumentFragment();
   const softAt = softBreaks(words);
-  let para = el('div');
-  frag.append(para);
-  let needSpace = false;
+  let block = el('div');
+  frag.append(block);
+  let from = 0;
   words.forEach((w, i) => {
-    const text = w.text || '';
-    if (isPara(text)) {
-      para = el('div');
-      para._w = w;
-      frag.append(para);
-      needSpace = false;
-    } else if (isBreak(text)) {
-      const br = document.createElement('br');
-      br._w = w;
-      para.append(br);
-      needSpace = false;
-    } else {
-      if (softAt.has(i)) {
-        para = el('div', { class: 'soft' });
-        para._soft = true;
-        frag.append(para);
-      } else if (needSpace) para.append(' ');
-      para.append(wordSpan(w, text.trim()));
-      needSpace = true;
-    }
+    const para = isPara(w.text || '');
+    if (!para && !softAt.has(i)) return;
+    setPlain(block, words.slice(from, i));
+    block = el('div', para ? {} : { class: 'soft' });
+    if (para) block._w = w; else block._soft = true;
+    frag.append(block);
+    from = para ? i + 1 : i;
   });
+  setPlain(block, words.slice(from));
   editor.box.replaceChildren(frag);
   editor.words = words;
-  indexSpans();
+  editor.playingEl = null;
+  rebuildIndex();
+  observeBlocks();
 }
 
 // Word indexes that start a soft block: in paragraphs over LONG_PARAGRAPH words,
@@ -590,6 +585,13 @@ function softBreaks(words) {
   return at;
 }
 
+function setPlain(block, list) {
+  block._all = list;
+  block._words = list;
+  block._text = joinWords(list);
+  block.textContent = block._text;
+}
+
 function wordSpan(w, text) {
   const s = document.createElement('span');
   s.className = w.probability < LOWCONF ? 'w lowconf' : 'w';
@@ -598,20 +600,161 @@ function wordSpan(w, text) {
   return s;
 }
 
-// Arrays for the playback highlight and for index lookups, in document order.
-function indexSpans() {
-  const spans = editor.box.getElementsByClassName('w');
-  const els = [], starts = [];
-  for (let i = 0; i < spans.length; i++) {
-    const s = spans[i];
-    if (!s._w) continue;
-    if (s.dataset.index !== String(els.length)) s.dataset.index = els.length;
-    els.push(s);
-    starts.push(s._w.start);
+function fillBlock(block, list) {
+  const frag = document.createDocumentFragment();
+  let needSpace = false;
+  for (const w of list) {
+    if (isBreak(w.text || '')) {
+      const br = document.createElement('br');
+      br._w = w;
+      frag.append(br);
+      needSpace = false;
+    } else {
+      if (needSpace) frag.append(' ');
+      frag.append(wordSpan(w, w.text.trim()));
+      needSpace = true;
+    }
   }
-  editor.hlEls = els;
-  editor.hlStarts = Float64Array.from(starts);
+  block.replaceChildren(frag);
+}
+
+const topBlock = (node) => {
+  while (node && node.parentNode !== editor.box) node = node.parentNode;
+  return node;
+};
+
+function hydrate(block) {
+  if (!block || !block._words) return;
+  if (block.textContent !== block._text) {
+    syncWords(); // edited as plain text: map its words first
+    if (!block._words) return;
+  }
+  const sel = saveSelection(block);
+  fillBlock(block, block._words);
+  const { els, blocks } = editor.idx;
+  let k = block._first;
+  for (const s of block.getElementsByClassName('w')) {
+    s.dataset.index = k;
+    els[k] = s;
+    blocks[k] = null;
+    k++;
+  }
+  block._words = null;
+  block._text = null;
+  markCorrections(block);
+  restoreSelection(block, sel);
+}
+
+// Back to plain text once far away, if nothing there is pending.
+function dehydrate(block) {
+  if (block._words || !block._all || isDirty() || editor.saving) return;
+  const sel = getSelection();
+  if (sel.rangeCount && (block.contains(sel.anchorNode) || block.contains(sel.focusNode))) return;
+  if (editor.playingEl && block.contains(editor.playingEl)) return;
+  const spans = block.getElementsByClassName('w');
+  if (!spans.length) return;
+  const { els, blocks } = editor.idx;
+  const first = Number(spans[0].dataset.index);
+  for (let k = first; k < first + spans.length; k++) { els[k] = null; blocks[k] = block; }
+  block._first = first;
+  setPlain(block, block._all);
+}
+
+function onBlocksSeen(entries) {
+  for (const e of entries) {
+    if (e.isIntersecting) hydrate(e.target);
+    else dehydrate(e.target);
+  }
+}
+
+function observeBlocks() {
+  for (const c of editor.box.children) blockObserver.observe(c);
+}
+
+function hydrateSelection() {
+  const sel = getSelection();
+  if (!sel.rangeCount) return;
+  const r = sel.getRangeAt(0);
+  hydrate(topBlock(r.startContainer));
+  hydrate(topBlock(r.endContainer));
+}
+
+/* selection as character offsets in a block (a <br> counts as one) */
+
+function pointOffset(block, node, offset) {
+  const r = document.createRange();
+  r.setStart(block, 0);
+  r.setEnd(node, offset);
+  return r.toString().length + r.cloneContents().querySelectorAll('br').length;
+}
+
+function pointAt(block, n) {
+  const walker = document.createTreeWalker(block, NodeFilter.SHOW_TEXT | NodeFilter.SHOW_ELEMENT);
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    if (node.nodeType === Node.TEXT_NODE) {
+      if (n <= node.length) return [node, n];
+      n -= node.length;
+    } else if (node.nodeName === 'BR') {
+      if (n === 0) return [node.parentNode, [...node.parentNode.childNodes].indexOf(node)];
+      n -= 1;
+    }
+  }
+  return [block, block.childNodes.length];
+}
+
+function saveSelection(block) {
+  const sel = getSelection();
+  if (!sel.rangeCount) return null;
+  const inside = (n) => block.contains(n);
+  if (!inside(sel.anchorNode) && !inside(sel.focusNode)) return null;
+  return {
+    anchor: inside(sel.anchorNode) ? pointOffset(block, sel.anchorNode, sel.anchorOffset) : null,
+    focus: inside(sel.focusNode) ? pointOffset(block, sel.focusNode, sel.focusOffset) : null,
+    anchorNode: sel.anchorNode, anchorOffset: sel.anchorOffset, focusNode: sel.focusNode, focusOffset: sel.focusOffset,
+  };
+}
+
+function restoreSelection(block, s) {
+  if (!s) return;
+  const [an, ao] = s.anchor != null ? pointAt(block, s.anchor) : [s.anchorNode, s.anchorOffset];
+  const [fn, fo] = s.focus != null ? pointAt(block, s.focus) : [s.focusNode, s.focusOffset];
+  getSelection().setBaseAndExtent(an, ao, fn, fo);
+}
+
+// Arrays for the playback highlight and index lookups: every text word in order,
+// with its span, or the plain-text block holding it.
+function rebuildIndex() {
+  const words = [], els = [], blocks = [];
+  const addSpan = (s) => {
+    if (!s._w) return;
+    if (s.dataset.index !== String(words.length)) s.dataset.index = words.length;
+    words.push(s._w);
+    els.push(s);
+    blocks.push(null);
+  };
+  for (const c of editor.box.childNodes) {
+    if (c._words) {
+      c._first = words.length;
+      for (const w of c._words) {
+        if (isBreak(w.text || '')) continue;
+        words.push(w);
+        els.push(null);
+        blocks.push(c);
+      }
+    } else if (c.nodeType === Node.ELEMENT_NODE) {
+      if (c.classList.contains('w')) addSpan(c);
+      else for (const s of c.getElementsByClassName('w')) addSpan(s);
+    }
+  }
+  editor.idx = { words, els, blocks, starts: Float64Array.from(words, (w) => w.start) };
   if (editor.playingEl && !editor.playingEl.isConnected) editor.playingEl = null;
+}
+
+// The span of text word k, creating its block's spans when needed.
+function spanOf(k) {
+  if (k < 0) return null;
+  if (!editor.idx.els[k] && editor.idx.blocks[k]) hydrate(editor.idx.blocks[k]);
+  return editor.idx.els[k] || null;
 }
 
 /* reading words back from the edited DOM */
@@ -622,17 +765,20 @@ function tokensOf(text) {
   return (text.match(TOKEN_RE) || []).map((t) => (t[0] === '\n' ? (t.length > 1 ? '\n\n' : '\n') : t));
 }
 
+const untimed = (text) => ({ text, start: NaN, end: NaN, probability: 1 });
+
 // Walks the editable region and returns the words in order. Words without a
 // time (typed outside a word span) get it from their neighbours afterwards.
 function collectWords() {
   const out = [];
   const fixes = [];
+  const ranges = [];
   let blocks = 0;
-  const emitBreak = (w, text) => out.push(w && w.text === text ? w : { text, start: NaN, end: NaN, probability: 1 });
+  const emitBreak = (w, text) => out.push(w && w.text === text ? w : untimed(text));
   const loose = (node, text) => {
     const from = out.length;
     const toks = tokensOf(text);
-    for (const t of toks) out.push({ text: t, start: NaN, end: NaN, probability: 1 });
+    for (const t of toks) out.push(untimed(t));
     if (toks.some((t) => t[0] !== '\n')) fixes.push({ node, from, to: out.length, reuse: false });
   };
   const walk = (node) => {
@@ -643,14 +789,17 @@ function collectWords() {
         // Chrome keeps a placeholder <br> at the end of an empty block: not a word.
         if (c._w || c.nextSibling) emitBreak(c._w, '\n');
       } else if (c.nodeName === 'DIV' || c.nodeName === 'P') {
-        if (c._soft) {
+        if (!c._soft) {
           // A soft block is layout only; a copy the browser made on Enter is a real paragraph.
-        } else {
           if (out.length || blocks) emitBreak(c._w, '\n\n');
           if (c.classList.contains('soft')) c.classList.remove('soft');
         }
         blocks++;
-        walk(c);
+        const from = out.length;
+        if (!c._words) walk(c);
+        else if (c.textContent === c._text) out.push(...c._words);
+        else out.push(...remapPlain(c._words, c.textContent));
+        if (c.parentNode === editor.box) ranges.push([c, from, out.length]);
       } else if (c._w && c.classList.contains('w')) {
         collectSpan(c, out, fixes);
       } else if (c.nodeType === Node.ELEMENT_NODE) {
@@ -661,7 +810,34 @@ function collectWords() {
   };
   walk(editor.box);
   fillTimes(out);
+  ranges.forEach(([c, from, to]) => {
+    c._all = out.slice(from, to);
+    if (c._words) {
+      c._words = c._all;
+      c._text = c.textContent;
+    }
+  });
   return { words: out, fixes };
+}
+
+// Words of a plain-text block after an edit: unchanged words keep their object,
+// a word replaced one-for-one keeps its time, the rest are new.
+function remapPlain(old, text) {
+  const a = old.map((w) => (isBreak(w.text || '') ? (isPara(w.text) ? '\n\n' : '\n') : w.text.trim()));
+  const b = tokensOf(text);
+  const ops = lcsDiff(a, b);
+  const out = [];
+  let i = 0, j = 0, k = 0;
+  while (k < ops.length) {
+    if (ops[k][0] === '=') { out.push(old[i++]); j++; k++; continue; }
+    const dels = [], adds = [];
+    while (k < ops.length && ops[k][0] !== '=') {
+      if (ops[k][0] === '-') dels.push(old[i++]); else adds.push(b[j++]);
+      k++;
+    }
+    adds.forEach((t, n) => out.push(dels.length === adds.length ? { ...dels[n], text: t, probability: 1 } : untimed(t)));
+  }
+  return out;
 }
 
 function collectSpan(span, out, fixes) {
@@ -737,8 +913,9 @@ function syncWords() {
   const { words, fixes } = collectWords();
   applyFixes(fixes, words);
   editor.words = words;
-  indexSpans();
+  rebuildIndex();
   markCorrections();
+  observeBlocks();
   return words;
 }
 
@@ -945,7 +1122,7 @@ editor.stopAudio = () => {
 
 // Last word whose start is at or before t (binary search).
 function wordAt(t) {
-  const s = editor.hlStarts;
+  const s = editor.idx.starts;
   let lo = 0, hi = s.length;
   while (lo < hi) {
     const mid = (lo + hi) >> 1;
@@ -955,8 +1132,8 @@ function wordAt(t) {
 }
 
 function updateHighlight() {
-  const i = wordAt(editor.audio.currentTime);
-  const span = i >= 0 ? editor.hlEls[i] : null;
+  const t = editor.audio.currentTime;
+  const span = spanOf(wordAt(t));
   if (span === editor.playingEl) return;
   if (editor.playingEl) editor.playingEl.classList.remove('playing');
   if (span) span.classList.add('playing');
@@ -1005,17 +1182,18 @@ function initAudio() {
 
 /* uncertain words, jump to time */
 
-// Index (in hlEls) of the last word at or before the caret, -1 if none.
+// Index of the last text word at or before the caret, -1 if none.
 function caretWordIndex() {
   const sel = getSelection();
   if (!sel.rangeCount || !editor.box.contains(sel.focusNode)) return -1;
+  hydrate(topBlock(sel.focusNode));
   const node = sel.focusNode;
-  const els = editor.hlEls;
+  const { els, blocks } = editor.idx;
   let lo = 0, hi = els.length - 1, ans = -1;
   while (lo <= hi) {
     const mid = (lo + hi) >> 1;
-    const e = els[mid];
-    const before = e === node || e.contains(node) || (e.compareDocumentPosition(node) & Node.DOCUMENT_POSITION_FOLLOWING);
+    const e = els[mid] || blocks[mid];
+    const before = e && (e === node || e.contains(node) || (e.compareDocumentPosition(node) & Node.DOCUMENT_POSITION_FOLLOWING));
     if (before) { ans = mid; lo = mid + 1; } else hi = mid - 1;
   }
   return ans;
@@ -1023,11 +1201,13 @@ function caretWordIndex() {
 
 function nextLowConf() {
   if (isDirty()) syncWords();
-  const els = editor.hlEls;
   const from = caretWordIndex();
-  for (let n = 1; n <= els.length; n++) {
-    const span = els[(from + n + els.length) % els.length];
-    if (span.classList.contains('lowconf')) return selectWord(span);
+  const { words, els } = editor.idx;
+  const n = words.length;
+  for (let s = 1; s <= n; s++) {
+    const k = (from + s + n) % n;
+    const low = els[k] ? els[k].classList.contains('lowconf') : words[k].probability < LOWCONF;
+    if (low && spanOf(k)) return selectWord(editor.idx.els[k]);
   }
   showBanner('No uncertain words left.', 'info');
   setTimeout(() => showBanner(''), 2500);
@@ -1147,17 +1327,13 @@ function renderCorrections() {
 }
 
 // Underline the words of undecided corrections, matched by their audio time span.
-function markCorrections() {
-  for (const s of editor.box.querySelectorAll('span.corr')) s.classList.remove('corr');
-  const list = (editor.doc && editor.doc.corrections) || [];
+function markCorrections(root = editor.box) {
   const eps = 0.01;
-  for (const c of list) {
-    if (c.decision != null || c.start == null) continue;
-    for (let i = Math.max(0, wordAt(c.start - eps)); i < editor.hlEls.length; i++) {
-      const w = editor.hlEls[i]._w;
-      if (w.start >= c.end - eps) break;
-      if (w.start >= c.start - eps && w.end <= c.end + eps) editor.hlEls[i].classList.add('corr');
-    }
+  const open = ((editor.doc && editor.doc.corrections) || []).filter((c) => c.decision == null && c.start != null);
+  for (const s of root.getElementsByClassName('w')) {
+    const w = s._w;
+    const on = !!w && open.some((c) => w.start >= c.start - eps && w.end <= c.end + eps);
+    if (on !== s.classList.contains('corr')) s.classList.toggle('corr', on);
   }
 }
 
@@ -1336,11 +1512,14 @@ function initEditor() {
   box.addEventListener('input', onEdit);
   box.addEventListener('beforeinput', (e) => {
     // Plain text only: no bold/italic from shortcuts, nothing while read-only.
-    if (editor.readOnly || e.inputType.startsWith('format')) e.preventDefault();
+    if (editor.readOnly || e.inputType.startsWith('format')) { e.preventDefault(); return; }
+    hydrateSelection(); // edit word spans, not plain text, so timings are kept exactly
   });
   box.addEventListener('paste', (e) => {
     e.preventDefault();
-    if (!editor.readOnly) document.execCommand('insertText', false, e.clipboardData.getData('text/plain'));
+    if (editor.readOnly) return;
+    hydrateSelection();
+    document.execCommand('insertText', false, e.clipboardData.getData('text/plain'));
   });
   box.addEventListener('drop', (e) => e.preventDefault());
   box.addEventListener('click', (e) => {
