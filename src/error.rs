@@ -28,6 +28,16 @@ pub enum Error {
     /// The operation was cancelled (Ctrl-C).
     #[error("interrupted")]
     Interrupted,
+    /// No such record (or not visible to the user asking).
+    #[error("{0}")]
+    NotFound(String),
+    /// The request clashes with the record's current state: a stale revision,
+    /// a wrong workflow state, a signed text.
+    #[error("{0}")]
+    Conflict(String),
+    /// The database failed; the message names the operation, never the data.
+    #[error("database: {0}")]
+    Store(String),
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -49,7 +49,17 @@ pub fn create_private_dir(dir: &Path) -> Result<()> {
     builder.create(dir).at(dir)
 }
 
-fn private_options() -> std::fs::OpenOptions {
+/// Creates `path` empty with mode 0600 unless it exists.
+pub fn touch_private(path: &Path) -> Result<()> {
+    match private_options().open(path) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(crate::Error::io(path, e)),
+    }
+}
+
+/// Options for a new file readable by its owner only (mode 0600 on Unix).
+pub fn private_options() -> std::fs::OpenOptions {
     let mut opts = std::fs::OpenOptions::new();
     opts.write(true).create_new(true);
     #[cfg(unix)]

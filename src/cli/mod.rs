@@ -8,6 +8,7 @@ use clap::{Parser, Subcommand};
 pub mod eval;
 pub mod models;
 pub mod probe;
+pub mod serve;
 pub mod transcribe;
 pub mod vocab;
 
@@ -42,6 +43,14 @@ pub enum Command {
     Vocab(vocab::VocabCommand),
     /// Measure WER and medical-term recall on a corpus manifest.
     Eval(eval::EvalArgs),
+    /// Run the review server (upload, queue, edit, QA, sign-off, exports).
+    Serve(serve::ServeArgs),
+    /// Manage review-server accounts.
+    #[command(subcommand)]
+    Users(serve::UsersCommand),
+    /// Check the review server's audit log.
+    #[command(subcommand)]
+    Audit(serve::AuditCommand),
 }
 
 /// Parses the command line, runs the command and maps the outcome to an exit code.
@@ -59,6 +68,9 @@ pub fn main() -> ExitCode {
         Command::Transcribe(args) => transcribe::run(args),
         Command::Vocab(cmd) => vocab::run(cmd),
         Command::Eval(args) => eval::run(args),
+        Command::Serve(args) => serve::serve(args),
+        Command::Users(cmd) => serve::users(cmd),
+        Command::Audit(cmd) => serve::audit(cmd),
     };
     match outcome {
         Ok(code) => code,

@@ -487,7 +487,7 @@ fn fetch_model(dir: &Path, name: &str, bars: &MultiProgress) -> Result<PathBuf> 
 
 /// The model's name as recorded in transcripts: the name asked for, or the
 /// file name when a path was given.
-fn model_label(asked: &str, path: &Path) -> String {
+pub(crate) fn model_label(asked: &str, path: &Path) -> String {
     if Path::new(asked).is_file() {
         path.file_name()
             .map(|n| n.to_string_lossy().into_owned())

@@ -295,6 +295,9 @@ pub(crate) fn apply(toks: Vec<Tok>, corrections: &mut Vec<Correction>) -> Vec<To
             score: 0.9,
             applied: true,
             reason: "spoken dictation command".into(),
+            start: 0.0,
+            end: 0.0,
+            decision: None,
         });
         i += n;
     }

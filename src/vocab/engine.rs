@@ -389,6 +389,9 @@ pub(crate) fn custom_phrases(
                 score: 0.99,
                 applied: true,
                 reason: "custom vocabulary".into(),
+                start: 0.0,
+                end: 0.0,
+                decision: None,
             });
             toks.splice(i..i + n, [merged]);
             locked.splice(i..i + n, [true]);

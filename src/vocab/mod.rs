@@ -43,6 +43,15 @@ pub struct Correction {
     pub applied: bool,
     /// Why: which method and evidence (e.g. "phonetic match of joined words").
     pub reason: String,
+    /// Audio time of the span in seconds (0 when corrected from plain text),
+    /// so an editor can find the words after the text has been edited.
+    #[serde(default)]
+    pub start: f64,
+    #[serde(default)]
+    pub end: f64,
+    /// A reviewer's decision: "accept" or "reject"; `None` while undecided.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decision: Option<String>,
 }
 
 /// The result of the pass.
@@ -141,7 +150,16 @@ impl Vocabulary {
             })
             .filter(|t| !t.text.is_empty())
             .collect();
-        self.run(toks)
+        let mut out = self.run(toks);
+        for c in &mut out.corrections {
+            if let (Some(first), Some(last)) =
+                (words.get(c.word_start), words.get(c.word_end.max(1) - 1))
+            {
+                c.start = first.start;
+                c.end = last.end;
+            }
+        }
+        out
     }
 
     /// Corrects plain text (split on whitespace; line breaks are kept). Word
@@ -247,6 +265,9 @@ impl Vocabulary {
                 score: c.score,
                 applied,
                 reason: c.reason.to_string(),
+                start: 0.0,
+                end: 0.0,
+                decision: None,
             });
             if applied {
                 out.push(merged);

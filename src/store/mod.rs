@@ -1,0 +1,161 @@
+//! The review server's durable state: an embedded SQLite database (through
+//! sqlx, so PostgreSQL can follow) and the uploaded audio, under one data
+//! folder readable by its owner only.
+//!
+//! Writes go one at a time through [`Store::begin`]: SQLite has one writer
+//! anyway, and serialising them in the process makes "check the revision, then
+//! save" and the audit hash chain race-free without retry loops.
+
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+use sqlx::{Sqlite, Transaction};
+use tokio::sync::{Mutex, MutexGuard};
+
+use crate::{fsutil, Error, Result};
+
+pub mod audit;
+pub mod dictations;
+pub mod jobs;
+pub mod users;
+
+pub use audit::{AuditEntry, ChainReport};
+pub use dictations::{DictationRow, FlagRow, NewDictation, RevisionRow, SignatureRow};
+pub use users::{SessionUser, UserRow};
+
+/// Numbered SQL migrations in `migrations/`, embedded in the binary.
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+/// Handle to the database and the data folder; cheap to clone.
+#[derive(Clone)]
+pub struct Store {
+    pool: SqlitePool,
+    write: Arc<Mutex<()>>,
+    dir: PathBuf,
+}
+
+/// A write transaction holding the store's write turn.
+pub struct WriteTx<'a> {
+    _turn: MutexGuard<'a, ()>,
+    pub tx: Transaction<'static, Sqlite>,
+}
+
+impl WriteTx<'_> {
+    pub async fn commit(self) -> Result<()> {
+        self.tx.commit().await.map_err(db("commit"))
+    }
+}
+
+/// Maps a database error to [`Error::Store`], naming the operation only.
+pub(crate) fn db(op: &'static str) -> impl Fn(sqlx::Error) -> Error {
+    move |e| Error::Store(format!("{op}: {e}"))
+}
+
+impl Store {
+    /// Opens (creating if needed) the store in `dir`: `medscribe.db` and `audio/`.
+    /// New files and folders are readable by the owner only.
+    pub async fn open(dir: &Path) -> Result<Store> {
+        fsutil::create_private_dir(dir)?;
+        fsutil::create_private_dir(&dir.join("audio"))?;
+        let db_path = dir.join("medscribe.db");
+        // Created here with mode 0600 so that SQLite's journal files, which
+        // copy the database file's mode, are private too.
+        fsutil::touch_private(&db_path)?;
+        let opts = SqliteConnectOptions::from_str("sqlite://")
+            .map_err(db("options"))?
+            .filename(&db_path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(10));
+        let pool = SqlitePoolOptions::new()
+            .max_connections(8)
+            .connect_with(opts)
+            .await
+            .map_err(|e| {
+                Error::Store(format!(
+                    "cannot open {}: {e}; check the --data folder",
+                    db_path.display()
+                ))
+            })?;
+        MIGRATOR.run(&pool).await.map_err(|e| {
+            Error::Store(format!(
+                "migrating {}: {e}; was it made by a newer medscribe?",
+                db_path.display()
+            ))
+        })?;
+        Ok(Store {
+            pool,
+            write: Arc::new(Mutex::new(())),
+            dir: dir.to_path_buf(),
+        })
+    }
+
+    /// The data folder.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Where uploaded audio lives.
+    pub fn audio_dir(&self) -> PathBuf {
+        self.dir.join("audio")
+    }
+
+    /// For reads.
+    pub fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+
+    /// Starts a write transaction; waits for the previous writer to finish.
+    pub async fn begin(&self) -> Result<WriteTx<'_>> {
+        let turn = self.write.lock().await;
+        let tx = self.pool.begin().await.map_err(db("begin"))?;
+        Ok(WriteTx { _turn: turn, tx })
+    }
+
+    /// Closes the pool, waiting for connections to finish.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+/// Now as RFC 3339 UTC, to the second.
+pub fn now() -> String {
+    rfc3339(time::OffsetDateTime::now_utc())
+}
+
+/// Seconds since the Unix epoch.
+pub fn now_unix() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp()
+}
+
+pub fn rfc3339(t: time::OffsetDateTime) -> String {
+    t.replace_nanosecond(0)
+        .unwrap_or(t)
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}
+
+pub fn parse_rfc3339(s: &str) -> Option<time::OffsetDateTime> {
+    time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339).ok()
+}
+
+/// SHA-256 of `bytes`, hex.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    crate::models::store::hex(&sha2::Sha256::digest(bytes))
+}
+
+/// `n` random bytes from the OS, hex: session tokens, CSRF tokens, file names.
+pub fn random_hex(n: usize) -> Result<String> {
+    let mut buf = vec![0u8; n];
+    getrandom::fill(&mut buf)
+        .map_err(|e| Error::Store(format!("no randomness from the OS: {e}")))?;
+    Ok(crate::models::store::hex(&buf))
+}

@@ -1,0 +1,270 @@
+//! Accounts (argon2id password hashes), offices and login sessions. Session
+//! tokens are stored hashed, so a copy of the database cannot log anyone in.
+
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::Argon2;
+use sqlx::SqliteConnection;
+
+use super::{db, now, now_unix, random_hex, sha256_hex, Store};
+use crate::review::Role;
+use crate::{Error, Result};
+
+/// A user as stored.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct UserRow {
+    pub id: i64,
+    pub username: String,
+    pub password_hash: String,
+    pub role: String,
+    pub office_id: Option<i64>,
+    pub office: Option<String>,
+}
+
+/// The user behind a valid session.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct SessionUser {
+    pub id: i64,
+    pub username: String,
+    pub role: Role,
+    pub office_id: Option<i64>,
+    pub office: Option<String>,
+    #[serde(skip)]
+    pub csrf: String,
+}
+
+const USER_SELECT: &str =
+    "SELECT u.id, u.username, u.password_hash, u.role, u.office_id, o.name AS office
+     FROM users u LEFT JOIN offices o ON o.id = u.office_id";
+
+/// Hashes a password with argon2id (the crate's defaults: 19 MiB, 2 passes).
+pub fn hash_password(password: &str) -> Result<String> {
+    let mut salt = [0u8; 16];
+    getrandom::fill(&mut salt).map_err(|e| Error::Store(format!("no randomness: {e}")))?;
+    let salt = SaltString::encode_b64(&salt).map_err(|e| Error::Store(e.to_string()))?;
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| Error::Store(format!("hashing password: {e}")))
+}
+
+/// Checks a password against a stored hash. CPU-heavy by design: call off the
+/// async threads.
+pub fn verify_password(password: &str, hash: &str) -> bool {
+    PasswordHash::new(hash)
+        .map(|h| {
+            Argon2::default()
+                .verify_password(password.as_bytes(), &h)
+                .is_ok()
+        })
+        .unwrap_or(false)
+}
+
+/// A password generated for a new user: 20 hex characters (80 bits).
+pub fn generate_password() -> Result<String> {
+    random_hex(10)
+}
+
+impl Store {
+    /// Adds a user; the office is created on first mention. Refuses a taken name.
+    pub async fn add_user(
+        &self,
+        username: &str,
+        password: &str,
+        role: Role,
+        office: Option<&str>,
+    ) -> Result<i64> {
+        let username = username.trim();
+        if username.is_empty()
+            || username.len() > 64
+            || !username
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "._-@".contains(c))
+        {
+            return Err(Error::Invalid(
+                "user names are 1-64 letters, digits and . _ - @".into(),
+            ));
+        }
+        if password.chars().count() < 8 {
+            return Err(Error::Invalid(
+                "passwords need at least 8 characters".into(),
+            ));
+        }
+        if role != Role::Admin && office.is_none() {
+            return Err(Error::Invalid(format!(
+                "a {role} belongs to an office: give --office NAME"
+            )));
+        }
+        let hash = hash_password(password)?;
+        let mut w = self.begin().await?;
+        let office_id = match office {
+            Some(name) => Some(office_id(&mut w.tx, name).await?),
+            None => None,
+        };
+        let taken: Option<i64> = sqlx::query_scalar("SELECT id FROM users WHERE username = ?")
+            .bind(username)
+            .fetch_optional(&mut *w.tx)
+            .await
+            .map_err(db("find user"))?;
+        if taken.is_some() {
+            return Err(Error::Conflict(format!("user {username} exists already")));
+        }
+        let id = sqlx::query(
+            "INSERT INTO users (username, password_hash, role, office_id, created_at) VALUES (?, ?, ?, ?, ?)",
+        )
+        .bind(username)
+        .bind(&hash)
+        .bind(role.as_str())
+        .bind(office_id)
+        .bind(now())
+        .execute(&mut *w.tx)
+        .await
+        .map_err(db("add user"))?
+        .last_insert_rowid();
+        super::audit::append(
+            &mut w.tx,
+            &super::AuditEntry::system("user_add", None, format!("user={id} role={role}")),
+        )
+        .await?;
+        w.commit().await?;
+        Ok(id)
+    }
+
+    pub async fn user_by_name(&self, username: &str) -> Result<Option<UserRow>> {
+        sqlx::query_as::<_, UserRow>(&format!("{USER_SELECT} WHERE u.username = ?"))
+            .bind(username.trim())
+            .fetch_optional(self.pool())
+            .await
+            .map_err(db("find user"))
+    }
+
+    pub async fn user_by_id(&self, id: i64) -> Result<Option<UserRow>> {
+        sqlx::query_as::<_, UserRow>(&format!("{USER_SELECT} WHERE u.id = ?"))
+            .bind(id)
+            .fetch_optional(self.pool())
+            .await
+            .map_err(db("find user"))
+    }
+
+    /// Starts a session for `user`; returns (token, csrf token). Audited as a login.
+    pub async fn create_session(&self, user: &UserRow, from: &str) -> Result<(String, String)> {
+        let token = random_hex(32)?;
+        let csrf = random_hex(16)?;
+        let mut w = self.begin().await?;
+        sqlx::query(
+            "INSERT INTO sessions (token_hash, user_id, csrf, created_unix, last_seen_unix) VALUES (?, ?, ?, ?, ?)",
+        )
+        .bind(sha256_hex(token.as_bytes()))
+        .bind(user.id)
+        .bind(&csrf)
+        .bind(now_unix())
+        .bind(now_unix())
+        .execute(&mut *w.tx)
+        .await
+        .map_err(db("create session"))?;
+        super::audit::append(
+            &mut w.tx,
+            &super::AuditEntry::by(
+                user.id,
+                &user.username,
+                "login",
+                None,
+                format!("from={from}"),
+            ),
+        )
+        .await?;
+        w.commit().await?;
+        Ok((token, csrf))
+    }
+
+    /// The user of a session token unless it was idle longer than `idle_s`.
+    /// Refreshes the session's last-seen time (at most once a minute).
+    pub async fn session_user(&self, token: &str, idle_s: i64) -> Result<Option<SessionUser>> {
+        let hash = sha256_hex(token.as_bytes());
+        let row: Option<(i64, String, i64)> = sqlx::query_as(
+            "SELECT user_id, csrf, last_seen_unix FROM sessions WHERE token_hash = ?",
+        )
+        .bind(&hash)
+        .fetch_optional(self.pool())
+        .await
+        .map_err(db("find session"))?;
+        let Some((user_id, csrf, last_seen)) = row else {
+            return Ok(None);
+        };
+        let now = now_unix();
+        if now - last_seen > idle_s {
+            self.end_session(token, None).await?;
+            return Ok(None);
+        }
+        if now - last_seen >= 60 {
+            let mut w = self.begin().await?;
+            sqlx::query("UPDATE sessions SET last_seen_unix = ? WHERE token_hash = ?")
+                .bind(now)
+                .bind(&hash)
+                .execute(&mut *w.tx)
+                .await
+                .map_err(db("touch session"))?;
+            w.commit().await?;
+        }
+        let Some(user) = self.user_by_id(user_id).await? else {
+            return Ok(None);
+        };
+        let role = user.role.parse().map_err(Error::Store)?;
+        Ok(Some(SessionUser {
+            id: user.id,
+            username: user.username,
+            role,
+            office_id: user.office_id,
+            office: user.office,
+            csrf,
+        }))
+    }
+
+    /// Ends a session; audited as a logout when `user` is given.
+    pub async fn end_session(&self, token: &str, user: Option<&SessionUser>) -> Result<()> {
+        let mut w = self.begin().await?;
+        sqlx::query("DELETE FROM sessions WHERE token_hash = ?")
+            .bind(sha256_hex(token.as_bytes()))
+            .execute(&mut *w.tx)
+            .await
+            .map_err(db("end session"))?;
+        if let Some(u) = user {
+            super::audit::append(
+                &mut w.tx,
+                &super::AuditEntry::by(u.id, &u.username, "logout", None, String::new()),
+            )
+            .await?;
+        }
+        w.commit().await
+    }
+}
+
+async fn office_id(conn: &mut SqliteConnection, name: &str) -> Result<i64> {
+    let name = name.trim();
+    if name.is_empty() {
+        return Err(Error::Invalid("office names cannot be empty".into()));
+    }
+    sqlx::query("INSERT INTO offices (name) VALUES (?) ON CONFLICT (name) DO NOTHING")
+        .bind(name)
+        .execute(&mut *conn)
+        .await
+        .map_err(db("add office"))?;
+    sqlx::query_scalar("SELECT id FROM offices WHERE name = ?")
+        .bind(name)
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(db("find office"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_hash_and_verify() {
+        let h = hash_password("correct horse").unwrap();
+        assert!(h.starts_with("$argon2id$"));
+        assert!(verify_password("correct horse", &h));
+        assert!(!verify_password("correct horsE", &h));
+        assert!(!verify_password("x", "not a hash"));
+    }
+}
