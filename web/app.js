@@ -213,8 +213,11 @@ async function loadWorklist(focusFirst) {
   else if (focusFirst && tbody.firstElementChild) tbody.firstElementChild.focus();
 }
 
+// Office staff manage uploads; transcripts and audio are not theirs to open.
+const canOpen = (state) => EDITABLE_STATES.includes(state) && app.user.role !== 'office';
+
 function worklistRow(it) {
-  const ready = EDITABLE_STATES.includes(it.state);
+  const ready = canOpen(it.state);
   const due = it.due_at ? new Date(it.due_at).getTime() - Date.now() : NaN;
   const dueText = Number.isFinite(due) ? (due < 0 ? 'overdue ' + fmtDuration(due / 1000) : 'due in ' + fmtDuration(due / 1000)) : '';
   const prio = it.priority === 'stat'
@@ -237,8 +240,9 @@ function worklistRow(it) {
 
 function openRow(tr) {
   if (!tr) return;
-  if (!EDITABLE_STATES.includes(tr.dataset.state)) {
-    $('#worklist-msg').textContent = `Not ready to open: ${STATE_LABELS[tr.dataset.state] || tr.dataset.state}.`;
+  if (!canOpen(tr.dataset.state)) {
+    $('#worklist-msg').textContent = app.user.role === 'office' ? 'Transcripts open for transcriptionists, QA and physicians.'
+      : `Not ready to open: ${STATE_LABELS[tr.dataset.state] || tr.dataset.state}.`;
     return;
   }
   location.hash = '#/d/' + tr.dataset.id;
@@ -519,6 +523,7 @@ function setReadOnly(ro) {
   editor.box.tabIndex = 0;
   editor.box.classList.toggle('readonly', ro);
   editor.box.setAttribute('aria-readonly', String(ro));
+  $('#flag-btn').disabled = ro;
 }
 
 function showBanner(text, kind = '') {
@@ -1243,7 +1248,7 @@ function onJumpClose() {
 /* flags */
 
 function openFlag() {
-  if (!editor.dict) return;
+  if (!editor.dict || editor.readOnly) return;
   const a = editor.audio;
   const t = a.currentTime;
   a.pause();

@@ -98,11 +98,26 @@ class Api {
   }
 }
 
-async function upload(api, priority) {
+// samples/d10.wav (16 kHz mono PCM) followed by silence up to `seconds`: a long
+// recording that transcribes quickly, since silence is skipped.
+function longWav(seconds) {
+  const wav = fs.readFileSync(path.join(ROOT, 'samples/d10.wav'));
+  const at = wav.indexOf('data');
+  const pcm = wav.subarray(at + 8, at + 8 + wav.readUInt32LE(at + 4));
+  const bytes = seconds * 16000 * 2;
+  const head = Buffer.alloc(44);
+  head.write('RIFF', 0); head.writeUInt32LE(36 + bytes, 4); head.write('WAVEfmt ', 8);
+  head.writeUInt32LE(16, 16); head.writeUInt16LE(1, 20); head.writeUInt16LE(1, 22);
+  head.writeUInt32LE(16000, 24); head.writeUInt32LE(32000, 28); head.writeUInt16LE(2, 32); head.writeUInt16LE(16, 34);
+  head.write('data', 36); head.writeUInt32LE(bytes, 40);
+  return new Blob([head, pcm, new Uint8Array(bytes - pcm.length)], { type: 'audio/wav' });
+}
+
+async function upload(api, priority, audio) {
   const form = new FormData();
   for (const [k, v] of Object.entries({ patient_name: 'Lucas Brandt', mrn: '831077', dob: '2001-02-17',
     work_type: 'progress', priority, physician: 'drowen' })) form.append(k, v);
-  form.append('file', new Blob([fs.readFileSync(path.join(ROOT, 'samples/d10.wav'))], { type: 'audio/wav' }), 'd10.wav');
+  form.append('file', audio || new Blob([fs.readFileSync(path.join(ROOT, 'samples/d10.wav'))], { type: 'audio/wav' }), 'd10.wav');
   const r = await api.req('POST', '/api/dictations', { form });
   assert.equal(r.status, 201, `upload: ${r.text}`);
   return r.data.id;
@@ -221,7 +236,7 @@ describe('review page', { timeout: 30 * 60 * 1000 }, () => {
 
     const office = await new Api().login('office1');
     env.flowId = await upload(office, 'stat');
-    env.perfId = await upload(office, 'routine');
+    env.perfId = await upload(office, 'routine', longWav(3600));
     await waitDraft(office, env.flowId);
     await waitDraft(office, env.perfId);
     await mt.login('mt1');
