@@ -497,7 +497,7 @@ async function loadDetails() {
   renderRevisions();
   renderExports();
   if (d.reject_reason && d.state === 'in_edit') showBanner('Returned: ' + d.reject_reason, 'info');
-  setReadOnly(!(d.can && d.can.edit) || d.state === 'signed');
+  setReadOnly(!(d.can && d.can.edit) || d.state === 'signed' || !!editor.conflict);
 }
 
 async function loadTranscript() {

@@ -163,7 +163,7 @@ function bigDocument(base) {
 /* ---------- browser helpers ---------- */
 
 async function launch() {
-  const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'medscribe-chromium-'));
+  const profile = env.profile = fs.mkdtempSync(path.join(os.tmpdir(), 'medscribe-chromium-'));
   return chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
     headless: true,
@@ -250,7 +250,12 @@ describe('review page', { timeout: 30 * 60 * 1000 }, () => {
 
   after(async () => {
     if (env.ctx) await env.ctx.close();
-    if (env.server) env.server.kill('SIGTERM');
+    if (env.server) {
+      const exited = new Promise((r) => env.server.once('exit', r));
+      env.server.kill('SIGTERM');
+      await Promise.race([exited, sleep(5000)]);
+    }
+    for (const dir of [env.profile, env.dataDir]) if (dir) fs.rmSync(dir, { recursive: true, force: true });
     if (env.errors && env.errors.length) console.log('page errors:', env.errors);
   });
 
@@ -319,6 +324,26 @@ describe('review page', { timeout: 30 * 60 * 1000 }, () => {
     await page.click(`#editor span.w[data-index="${i}"]`);
     await page.waitForFunction((t) => Math.abs(document.querySelector('#audio').currentTime - t) < 0.05, start);
     assert.ok(Math.abs((await audioTime()) - start) < 0.05);
+  });
+
+  it('lets the user change the transport keys (foot pedals send keys)', async () => {
+    const page = env.page;
+    await page.click('#settings-btn');
+    await page.waitForSelector('#settings-dialog[open]');
+    await page.focus('#settings-dialog input[name=playPause]');
+    await page.keyboard.press('Backspace');
+    await page.keyboard.press('F9');
+    assert.equal(await page.inputValue('#settings-dialog input[name=playPause]'), 'F9');
+    await page.click('#settings-dialog button[value=ok]');
+    assert.deepEqual(JSON.parse(await page.evaluate(() => localStorage.getItem('medscribe.keys'))).playPause, ['F9']);
+    await page.focus('#editor');
+    await page.keyboard.press('F9');
+    await page.waitForFunction(() => !document.querySelector('#audio').paused);
+    await page.keyboard.press('F9');
+    assert.ok(await page.evaluate(() => document.querySelector('#audio').paused));
+    await page.click('#settings-btn');
+    await page.click('#settings-dialog #keys-reset');
+    assert.equal(await page.evaluate(() => localStorage.getItem('medscribe.keys')), null);
   });
 
   it('autosaves an edited word with its timing and shows it after a reload', async () => {
@@ -417,7 +442,20 @@ describe('review page', { timeout: 30 * 60 * 1000 }, () => {
     const after = await mt.transcript(env.flowId);
     assert.ok(after.document.text.includes('Mine'));
     assert.ok(!after.document.text.includes('ServerSide'), 'keep mine puts my version on top');
-    assert.ok(after.revision > revision + 0);
+
+    // Second round: this time take the server's version.
+    const again = await other.transcript(env.flowId);
+    const ws2 = textWords(again.document).filter((w) => !w.text.includes('\n'));
+    ws2[ws2.length - 1].text = 'TheirVersion';
+    await other.put(env.flowId, again.revision, again.document);
+    await selectWord(3);
+    await page.keyboard.type('Discarded');
+    await waitText('#save-status', 'Conflict');
+    await page.click('#conflict-theirs-btn');
+    await waitText('#save-status', 'Saved');
+    await waitText('#editor', 'TheirVersion');
+    assert.ok(!(await page.textContent('#editor')).includes('Discarded'));
+    assert.ok(!(await mt.transcript(env.flowId)).document.text.includes('Discarded'));
   });
 
   it('a flag blocks sending for signature until it is resolved', async () => {
@@ -549,6 +587,19 @@ describe('review page', { timeout: 30 * 60 * 1000 }, () => {
     await buttons[buttons.length - 1].click();
     await page.waitForSelector('#diff ins');
     assert.ok((await page.textContent('#diff ins')).length > 0);
+  });
+
+  it('the physician can send the report back with a reason', async () => {
+    const page = env.page;
+    await page.click('#actions button[data-to="in_edit"]');
+    await page.waitForSelector('#reason-dialog[open]');
+    await page.fill('#reason-form textarea', 'Please check the dose');
+    await page.click('#reason-form button[value=ok]');
+    await waitText('#ed-state', 'In edit');
+    await waitText('#ed-banner', 'Please check the dose');
+    const d = await mt.req('GET', `/api/dictations/${env.flowId}`);
+    assert.equal(d.data.state, 'in_edit');
+    assert.equal(d.data.reject_reason, 'Please check the dose');
   });
 
   it('lets the office upload and shows the server\'s error message', async () => {
