@@ -1059,6 +1059,7 @@ async function showConflict(mine, currentRevision) {
   editor.conflict = { mine, revision: currentRevision, theirs: null };
   setSaveStatus('conflict', 'Conflict');
   setReadOnly(true);
+  renderCorrections();
   $('#conflict-rev').textContent = currentRevision;
   $('#conflict-mine').textContent = joinWords(allWords(mine));
   $('#conflict-theirs').textContent = 'Loading…';
@@ -1081,6 +1082,7 @@ async function resolveConflict(keepMine) {
   $('#conflict-panel').hidden = true;
   editor.conflict = null;
   setReadOnly(false);
+  renderCorrections();
   if (keepMine) {
     const gen = editor.gen;
     editor.saving = putDocument(c.mine, c.revision, gen);
