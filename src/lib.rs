@@ -6,7 +6,11 @@
 //! [`vocab`] fixes misrecognised medical terms and records every change,
 //! [`transcript`] is the canonical document every output format renders from.
 //! [`models`] obtains, converts and verifies the Whisper and VAD models.
-//! [`cli`] is a thin command-line front end over these.
+//!
+//! The review workflow builds on them: [`review`] holds its rules (states,
+//! roles), [`store`] keeps dictations, revisions, signatures and the audit
+//! chain in SQLite, [`export`] renders HL7 and FHIR, and [`server`] (HTTP) and
+//! [`cli`] (command line) are thin front ends over all of these.
 
 pub mod audio;
 pub mod cli;

@@ -260,3 +260,48 @@ fn stdout_output_for_one_input() {
         "{text}"
     );
 }
+
+/// Ctrl-C (SIGINT) during recognition stops promptly with exit 130 and leaves
+/// no output, half or whole, for the interrupted file.
+#[cfg(unix)]
+#[test]
+fn ctrl_c_stops_promptly_and_leaves_no_half_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("d11.mp3");
+    std::fs::copy(repo().join("samples/d11.mp3"), &input).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_medscribe"))
+        .args([
+            "transcribe",
+            "-m",
+            "tiny.en",
+            "--threads",
+            "1",
+            "--format",
+            "txt,json",
+        ])
+        .arg(&input)
+        .env("MEDSCRIBE_MODELS", repo().join("models"))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Let it load the model and start recognising.
+    std::thread::sleep(std::time::Duration::from_secs(3));
+    let sent = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    let signalled = std::time::Instant::now();
+    let status = child.wait().unwrap();
+    let waited = signalled.elapsed();
+    assert_eq!(status.code(), Some(130));
+    assert!(waited.as_secs_f64() < 10.0, "took {waited:?} to stop");
+    let left: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n != "d11.mp3")
+        .collect();
+    assert!(left.is_empty(), "left behind: {left:?}");
+}

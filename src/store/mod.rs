@@ -37,6 +37,7 @@ pub struct Store {
     pool: SqlitePool,
     write: Arc<Mutex<()>>,
     dir: PathBuf,
+    audit_queue: audit::Queue,
 }
 
 /// A write transaction holding the store's write turn.
@@ -90,10 +91,13 @@ impl Store {
                 db_path.display()
             ))
         })?;
+        let write = Arc::new(Mutex::new(()));
+        let audit_queue = audit::Queue::start(pool.clone(), write.clone());
         Ok(Store {
             pool,
-            write: Arc::new(Mutex::new(())),
+            write,
             dir: dir.to_path_buf(),
+            audit_queue,
         })
     }
 

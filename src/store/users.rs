@@ -267,4 +267,30 @@ mod tests {
         assert!(!verify_password("correct horsE", &h));
         assert!(!verify_password("x", "not a hash"));
     }
+
+    #[tokio::test]
+    async fn idle_sessions_end() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).await.unwrap();
+        store
+            .add_user("mt", "long enough", Role::Transcriptionist, Some("Main St"))
+            .await
+            .unwrap();
+        let user = store.user_by_name("MT").await.unwrap().unwrap();
+        let (token, csrf) = store.create_session(&user, "127.0.0.1").await.unwrap();
+        let live = store.session_user(&token, 60).await.unwrap().unwrap();
+        assert_eq!(
+            (live.username.as_str(), live.csrf.as_str()),
+            ("mt", csrf.as_str())
+        );
+        assert!(store.session_user("forged", 60).await.unwrap().is_none());
+        tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+        assert!(store.session_user(&token, 0).await.unwrap().is_none());
+        // Ended for good, even with a longer allowance afterwards.
+        assert!(store.session_user(&token, 60).await.unwrap().is_none());
+        let dup = store
+            .add_user("Mt", "long enough", Role::Qa, Some("Main St"))
+            .await;
+        assert!(matches!(dup, Err(Error::Conflict(_))));
+    }
 }

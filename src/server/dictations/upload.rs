@@ -283,6 +283,9 @@ async fn drain(form: &mut Multipart, limit: u64) {
 }
 
 fn multipart_error(e: axum::extract::multipart::MultipartError) -> ApiError {
+    if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        return ApiError::too_large("the upload is over the size limit");
+    }
     ApiError::new(
         e.status(),
         "bad_request",
