@@ -404,6 +404,21 @@ pub fn score(reference: &str, hypothesis: &str, terms: &[String]) -> Score {
     s
 }
 
+/// The terms with fewer occurrences in the hypothesis than in the reference, with
+/// how many occurrences are missing.
+pub fn missed_terms(reference: &str, hypothesis: &str, terms: &[String]) -> Vec<(String, usize)> {
+    let r = normalize(reference);
+    let h = normalize(hypothesis);
+    terms
+        .iter()
+        .filter_map(|term| {
+            let t = normalize(term);
+            let missing = count_runs(&r, &t).saturating_sub(count_runs(&h, &t));
+            (missing > 0).then(|| (term.clone(), missing))
+        })
+        .collect()
+}
+
 fn count_runs(haystack: &[String], needle: &[String]) -> usize {
     if needle.is_empty() || haystack.len() < needle.len() {
         return 0;
@@ -473,5 +488,11 @@ mod tests {
         );
         assert_eq!(s.terms, 3);
         assert_eq!(s.terms_found, 2);
+        let missed = missed_terms(
+            "lisinopril daily, atrial fibrillation, lisinopril",
+            "listen up or daily, atrial fibrillation, lisinopril",
+            &terms,
+        );
+        assert_eq!(missed, vec![("lisinopril".to_string(), 1)]);
     }
 }

@@ -96,6 +96,118 @@ fn correct_text_is_left_alone() {
     }
 }
 
+/// Words as the recogniser gives them: `(text, probability)`.
+fn recognised(words: &[(&str, f32)]) -> Vec<Word> {
+    words
+        .iter()
+        .enumerate()
+        .map(|(i, (t, p))| Word {
+            text: t.to_string(),
+            start: i as f64 * 0.4,
+            end: i as f64 * 0.4 + 0.3,
+            probability: *p,
+        })
+        .collect()
+}
+
+/// Recognised text with one probability for every word.
+fn unsure(text: &str, p: f32) -> Vec<Word> {
+    recognised(&text.split(' ').map(|t| (t, p)).collect::<Vec<_>>())
+}
+
+#[test]
+fn no_drug_is_inserted_where_a_diagnosis_sounds_alike() {
+    // tiny.en on samples/d10.wav: "spontaneous pneumothorax" came out as
+    // "spontaneous new methorex with"; the pass once applied "methotrexate" there.
+    let words = recognised(&[
+        ("right", 0.95),
+        ("primary", 0.89),
+        ("spontaneous", 0.93),
+        ("new", 0.18),
+        ("methorex", 0.19),
+        ("with", 0.77),
+        ("a", 0.99),
+        ("rim", 0.98),
+        ("of", 0.99),
+        ("air.", 0.9),
+    ]);
+    let c = vocab().correct_words(&words);
+    assert!(!c.text.contains("methotrexate"), "{}", c.text);
+    assert!(
+        c.corrections.iter().all(|x| x.to != "methotrexate"),
+        "{:?}",
+        c.corrections
+    );
+    // The diagnosis is what is offered.
+    assert!(
+        c.corrections.iter().any(|x| x.to == "pneumothorax"),
+        "{:?}",
+        c.corrections
+    );
+    // With drug cues the drug reading stays possible, but only as a suggestion.
+    let c = vocab().correct_words(&unsure(
+        "We will start new methorex with folic acid weekly.",
+        0.2,
+    ));
+    assert!(!c.text.contains("methotrexate"), "{}", c.text);
+}
+
+#[test]
+fn ordinary_words_without_drug_cues_are_not_drugs() {
+    // "clinic in" sounds like clonidine; "four weeks" is a duration, not a dose.
+    for text in [
+        "Return to clinic in four weeks.",
+        "Follow up in the pulmonology clinic in two weeks.",
+        "She came to clinic in 2 days.",
+    ] {
+        for c in [
+            vocab().correct_text(text),
+            vocab().correct_words(&unsure(text, 0.3)),
+        ] {
+            assert_eq!(c.text, text);
+            assert!(
+                c.corrections.iter().all(|x| x.to != "clonidine"),
+                "{text}: {:?}",
+                c.corrections
+            );
+        }
+    }
+}
+
+#[test]
+fn a_misspelt_drug_becomes_the_closest_drug() {
+    // Both rosuvastatin and pravastatin score at the top of the scale: the
+    // closer spelling must win, not the first one found.
+    let c = vocab().correct_words(&unsure("Start Rasuvastatin, 20 mg daily.", 0.3));
+    assert_eq!(c.text, "Start rosuvastatin, 20 mg daily.");
+    // Ordinary words that do not begin with the drug's sound are not that drug.
+    let c = vocab().correct_words(&unsure("Start an ACE inhibitor today.", 0.3));
+    assert!(
+        c.corrections
+            .iter()
+            .all(|x| x.to != "Losartan" && x.to != "losartan"),
+        "{:?}",
+        c.corrections
+    );
+}
+
+#[test]
+fn sound_alike_drugs_are_never_swapped_even_when_unsure() {
+    for text in [
+        "Continue hydroxyzine 25 mg at night.",
+        "Continue hydralazine 25 mg three times daily.",
+        "She takes prednisolone 5 mg daily.",
+        "Start clonidine 0.1 mg twice daily.",
+        "Start Celebrex 200 mg daily.",
+        "Continue metformin 500 mg twice daily.",
+        "Continue metoprolol 25 mg twice daily.",
+    ] {
+        let c = vocab().correct_words(&unsure(text, 0.2));
+        assert_eq!(c.text, text);
+        assert!(c.corrections.is_empty(), "{text}: {:?}", c.corrections);
+    }
+}
+
 #[test]
 fn spoken_commands_become_punctuation() {
     assert_eq!(

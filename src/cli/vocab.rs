@@ -11,6 +11,15 @@ use crate::vocab::Vocabulary;
 pub enum VocabCommand {
     /// Correct medical terms and carry out spoken commands in text files (or stdin).
     Correct(CorrectArgs),
+    /// Print the initial prompt transcription gives Whisper (custom terms, then common drugs).
+    Prompt(PromptArgs),
+}
+
+#[derive(clap::Args)]
+pub struct PromptArgs {
+    /// Custom vocabulary files, layered in order (organisation, office, provider).
+    #[arg(long = "vocab", value_name = "FILE")]
+    pub vocab: Vec<PathBuf>,
 }
 
 #[derive(clap::Args)]
@@ -29,6 +38,16 @@ pub struct CorrectArgs {
 pub fn run(cmd: VocabCommand) -> crate::Result<ExitCode> {
     match cmd {
         VocabCommand::Correct(args) => correct(args),
+        VocabCommand::Prompt(args) => {
+            let vocab = Vocabulary::base()?.with_custom(&args.vocab)?;
+            writeln!(
+                std::io::stdout().lock(),
+                "{}",
+                vocab.prompt_terms(crate::vocab::PROMPT_CHARS)
+            )
+            .at("standard output")?;
+            Ok(ExitCode::SUCCESS)
+        }
     }
 }
 

@@ -73,7 +73,8 @@ const DRUG_CUES: &[&str] = &[
 
 const NUMBER_WORDS: &[&str] = &[
     "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "twenty",
-    "fifty", "hundred", "half",
+    "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety", "hundred", "thousand",
+    "half",
 ];
 
 /// A scored candidate change of `toks[start..start+len]`.
@@ -84,23 +85,99 @@ pub(crate) struct Candidate {
     pub term: u32,
     pub score: f32,
     pub reason: &'static str,
+    /// How well sound and spelling match, before tier, context and confidence.
+    pub evidence: f32,
+    /// Edit distance of the phonetic codes.
+    pub code_distance: usize,
+    /// The target is a drug name.
+    pub drug: bool,
+    /// A drug cue or dose is near the window.
+    pub drug_context: bool,
 }
 
 fn lower_core(t: &Tok) -> String {
     split_punct(&t.text).1.to_lowercase()
 }
 
-/// Whether a drug cue or a number is within three words of the window.
-fn drug_context(toks: &[Tok], start: usize, len: usize) -> bool {
+/// Words after a number that make it a duration, age or count, not a dose
+/// ("clinic in four weeks", "two days ago").
+const NOT_DOSE_UNITS: &[&str] = &[
+    "second", "seconds", "minute", "minutes", "hour", "hours", "day", "days", "week", "weeks",
+    "month", "months", "year", "years", "old", "times", "percent", "o'clock", "am", "pm",
+];
+
+/// Units that make a number a dose ("5 mg", "two puffs").
+const DOSE_UNITS: &[&str] = &[
+    "mg",
+    "mcg",
+    "milligram",
+    "milligrams",
+    "microgram",
+    "micrograms",
+    "gram",
+    "grams",
+    "g",
+    "units",
+    "unit",
+    "tablet",
+    "tablets",
+    "capsule",
+    "capsules",
+    "puff",
+    "puffs",
+    "ml",
+    "milliliters",
+    "drops",
+    "sprays",
+    "patch",
+    "iu",
+];
+
+/// Whether a number token at `k` reads as a dose near a window `start..end`: it is
+/// followed by a dose unit ("5 mg"), or it follows the window and is not a
+/// duration, age or count ("metformin 500", not "clinic in four weeks"). A number
+/// before the window without a unit ("grade 2 ...") says nothing.
+fn dose_number(toks: &[Tok], k: usize, end: usize) -> bool {
+    let is_num =
+        |w: &str| NUMBER_WORDS.contains(&w) || w.chars().next().is_some_and(|c| c.is_ascii_digit());
+    let w = lower_core(&toks[k]);
+    if !is_num(&w) {
+        return false;
+    }
+    // "25mg" carries its unit.
+    let unit_attached = w
+        .trim_start_matches(|c: char| c.is_ascii_digit() || c == '.')
+        .to_string();
+    if DOSE_UNITS.contains(&unit_attached.as_str()) {
+        return true;
+    }
+    // Skip further number words ("one hundred", "twenty five") to the word after.
+    let mut j = k + 1;
+    while j < toks.len() && split_punct(&toks[j - 1].text).2.is_empty() {
+        let n = lower_core(&toks[j]);
+        if !(is_num(&n) || n == "and") {
+            break;
+        }
+        j += 1;
+    }
+    let next = (j < toks.len() && split_punct(&toks[j - 1].text).2.is_empty())
+        .then(|| lower_core(&toks[j]));
+    match next {
+        Some(n) if DOSE_UNITS.contains(&n.as_str()) => true,
+        Some(n) if NOT_DOSE_UNITS.contains(&n.as_str()) => false,
+        _ => k >= end,
+    }
+}
+
+/// Whether a drug cue or a dose-like number is within three words of the window.
+pub(crate) fn drug_context(toks: &[Tok], start: usize, len: usize) -> bool {
     let lo = start.saturating_sub(3);
     let hi = (start + len + 3).min(toks.len());
     (lo..hi)
         .filter(|k| *k < start || *k >= start + len)
         .any(|k| {
             let w = lower_core(&toks[k]);
-            DRUG_CUES.contains(&w.as_str())
-                || NUMBER_WORDS.contains(&w.as_str())
-                || w.chars().next().is_some_and(|c| c.is_ascii_digit())
+            DRUG_CUES.contains(&w.as_str()) || dose_number(toks, k, start + len)
         })
 }
 
@@ -138,6 +215,57 @@ fn known_stem(lx: &Lexicon, w: &str) -> bool {
         })
 }
 
+/// Drug targets whose match evidence is this close to the best one's make a
+/// misspelt drug name ambiguous.
+const AMBIGUOUS_DRUGS: f32 = 0.03;
+
+/// Below this match evidence an uncommon drug name is not even suggested.
+const OBSCURE_DRUG_MIN: f32 = 0.6;
+
+/// Match evidence an uncommon drug name needs before it is applied, not suggested.
+const OBSCURE_DRUG_EVIDENCE: f32 = 0.7;
+
+/// Probability below which the recogniser is taken to be unsure of a word.
+const UNSURE: f32 = 0.35;
+
+/// English words this frequent are common enough to be read as a pair when glued.
+const GLUE_COUNT: u64 = 1_000_000;
+
+/// Whether `w` is two common English words of 3+ letters written together.
+fn glued_english(lx: &Lexicon, w: &str) -> bool {
+    let common = |p: &str| lx.english.get(p).is_some_and(|n| *n >= GLUE_COUNT);
+    let n = w.len();
+    w.is_ascii() && n >= 6 && (3..=n - 3).any(|i| common(&w[..i]) && common(&w[i..]))
+}
+
+/// Endings that turn a medical noun into its adjective and back: a word that is a
+/// listed term with one ending swapped for its partner is that term's other form
+/// ("tachycardic" from tachycardia, "necrotic" from necrosis), not a misspelling.
+const DERIVED_ENDINGS: &[(&str, &str)] = &[
+    ("ic", "ia"),
+    ("ic", "y"),
+    ("ic", "a"),
+    ("ic", "ics"),
+    ("tic", "sis"),
+    ("ical", "y"),
+    ("al", "a"),
+    ("al", "um"),
+    ("al", "us"),
+    ("ar", "a"),
+    ("ar", "um"),
+    ("ous", "a"),
+    ("ous", "us"),
+    ("ia", "ic"),
+    ("osis", "otic"),
+];
+
+fn derived_form(lx: &Lexicon, w: &str) -> bool {
+    DERIVED_ENDINGS.iter().any(|(a, b)| {
+        w.strip_suffix(a)
+            .is_some_and(|stem| stem.len() >= 4 && lx.medical_words.contains(&format!("{stem}{b}")))
+    })
+}
+
 /// Productive medical word endings: a word built with one is probably a real term
 /// the lists lack ("chondroplasty"), not a misspelling of a word with another ending.
 const MEDICAL_SUFFIXES: &[&str] = &[
@@ -150,7 +278,11 @@ fn suffix_of(w: &str) -> Option<&'static str> {
     MEDICAL_SUFFIXES.iter().copied().find(|s| w.ends_with(s))
 }
 
-/// Scores the best term for one window, or None when a guard forbids any change.
+/// Scores the best drug and the best other term for one window and adds them to
+/// `out`; adds nothing when a guard forbids any change. Both readings are kept so
+/// that a drug is never inserted where the sound is as well explained by a
+/// diagnosis or anatomy term (see [`arbitrate_drugs`]).
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn eval_window(
     lx: &Lexicon,
     ix: &PhoneticIndex,
@@ -159,36 +291,37 @@ pub(crate) fn eval_window(
     start: usize,
     len: usize,
     buf: &mut Vec<u32>,
-) -> Option<Candidate> {
+    out: &mut Vec<Candidate>,
+) {
     let end = start + len;
     let mut words = Vec::with_capacity(len);
     for k in start..end {
         if locked[k] {
-            return None;
+            return;
         }
         let (lead, core, trail) = split_punct(&toks[k].text);
         if core.is_empty() || core.chars().count() > 40 || core.chars().any(|c| c.is_numeric()) {
-            return None;
+            return;
         }
         // Never merge across punctuation.
         if (k > start && !lead.is_empty()) || (k + 1 < end && !trail.is_empty()) {
-            return None;
+            return;
         }
         let w = core.to_lowercase();
         // Spelled-out letters ("S T elevation", "X rays") are not parts of a word.
         if w.chars().count() == 1 && w != "a" {
-            return None;
+            return;
         }
         // Contractions ("name's") and fillers are never part of a term.
         if FILLERS.contains(&w.as_str()) || w.contains(['\'', '\u{2019}']) {
-            return None;
+            return;
         }
         words.push(w);
     }
     let joined = key_of(&words.concat());
     let jlen = joined.chars().count();
     if jlen < 5 || !joined.is_ascii() {
-        return None;
+        return;
     }
     let english: Vec<bool> = words.iter().map(|w| is_english(lx, w)).collect();
     // Pieces that spell a drug exactly ("atorva statin", "metform in") are that drug,
@@ -205,13 +338,18 @@ pub(crate) fn eval_window(
                 } else {
                     0.95
                 };
-                return Some(Candidate {
+                out.push(Candidate {
                     start,
                     len,
                     term: id,
                     score,
                     reason: "joined words spell a known drug",
+                    evidence: 1.0,
+                    code_distance: 0,
+                    drug: t.is_drug,
+                    drug_context: drug_context(toks, start, len),
                 });
+                return;
             }
         }
     }
@@ -221,21 +359,25 @@ pub(crate) fn eval_window(
         .collect();
     if len == 1 {
         // A known word, English or medical, is never changed on spelling evidence.
-        if english[0] || medical[0] || lx.by_key.contains_key(&joined) || known_stem(lx, &words[0])
+        if english[0]
+            || medical[0]
+            || lx.by_key.contains_key(&joined)
+            || known_stem(lx, &words[0])
+            || derived_form(lx, &words[0])
         {
-            return None;
+            return;
         }
     } else {
         for (k, w) in words.iter().enumerate() {
             let n = w.chars().count();
             if (medical[k] && !english[k] && n >= 4) || (english[k] && n >= 7) {
-                return None;
+                return;
             }
         }
         for pair in words.windows(2) {
             let b = format!("{} {}", pair[0], pair[1]);
             if lx.bigrams.get(&b).copied().unwrap_or(0) >= BIGRAM_GUARD {
-                return None;
+                return;
             }
         }
     }
@@ -246,14 +388,24 @@ pub(crate) fn eval_window(
     let ctx = drug_context(toks, start, len);
     let probs: Vec<f32> = toks[start..end].iter().filter_map(|t| t.prob).collect();
     let min_prob = probs.iter().copied().fold(f32::NAN, f32::min);
+    let max_prob = probs.iter().copied().fold(f32::NAN, f32::max);
+    // The recogniser itself doubted every word: ordinary words there are likely a
+    // mishearing ("sink cope" for syncope).
+    let all_unsure = max_prob < UNSURE;
+    // A capital letter mid-sentence suggests a name only when the recogniser was
+    // sure of the word; it capitalises words it does not know ("Pluritic").
     let proper_name = len == 1
+        && (min_prob.is_nan() || min_prob >= UNSURE)
         && !sentence_initial(toks, start)
         && split_punct(&toks[start].text)
             .1
             .chars()
             .next()
             .is_some_and(char::is_uppercase);
-    let mut best: Option<Candidate> = None;
+    // Best drug and best other term, with their unclamped scores.
+    let mut best: [Option<(Candidate, f32)>; 2] = [None, None];
+    let mut drug_evidence: Vec<(u32, f32)> = Vec::new();
+    let glued = len == 1 && glued_english(lx, &words[0]);
     for &id in buf.iter() {
         let t = &lx.terms[id as usize];
         let tlen = t.key.chars().count();
@@ -285,7 +437,13 @@ pub(crate) fn eval_window(
         let jw = strsim::jaro_winkler(&joined, &t.key) as f32;
         let ls = dl.max(jw - 0.15);
         let accept = if all_english {
-            (cd == 0 && ls >= 0.7) || (ctx && t.is_drug && t.tier <= Tier::CommonDrug && ls >= 0.6)
+            (cd == 0 && ls >= 0.7)
+                || (ctx
+                    && t.is_drug
+                    && t.tier <= Tier::CommonDrug
+                    && ls >= 0.6
+                    && ix.same_onset(&codes, id))
+                || (all_unsure && !t.is_drug && cd <= 1 && ls >= 0.6)
         } else {
             (cd == 0 && ls >= 0.5) || (cd <= 1 && ls >= 0.6) || ls >= 0.75
         };
@@ -301,7 +459,8 @@ pub(crate) fn eval_window(
         // A code distance counts less in a long code than in a short one.
         let code_len = codes.iter().map(String::len).max().unwrap_or(1).max(3);
         let code_sim = 1.0 - cd as f32 / code_len as f32;
-        let mut score = 0.5 * ls + 0.3 * code_sim + tier_bonus;
+        let evidence = 0.5 * ls + 0.3 * code_sim;
+        let mut score = evidence + tier_bonus;
         if ctx && t.is_drug {
             score += 0.1;
         }
@@ -317,28 +476,112 @@ pub(crate) fn eval_window(
         if !min_prob.is_nan() {
             score += 0.2 * (0.7 - min_prob);
         }
+        // Ranking uses the unclamped score: two targets both above 1.0 are not a tie.
+        let rank = score;
         let mut score = score.clamp(0.0, 1.0);
+        // A word made of two ordinary words glued together ("Plancolin": plan
+        // colon) is more likely a run-on than a misspelt diagnosis word.
+        if glued {
+            score = score.min(APPLY - 0.01);
+        }
         // Real words are changed only when the recogniser itself was unsure of them;
         // without its probabilities such a change stays a suggestion.
         if all_english && (min_prob.is_nan() || min_prob >= 0.6) {
             score = score.min(APPLY - 0.01);
         }
 
-        if best.as_ref().is_none_or(|b| score > b.score) {
-            best = Some(Candidate {
-                start,
-                len,
-                term: id,
-                score,
-                reason: if len == 1 {
-                    "near spelling and sound of a known term"
-                } else {
-                    "phonetic match of joined words"
+        if t.is_drug {
+            drug_evidence.push((id, evidence));
+        }
+        let slot = &mut best[usize::from(!t.is_drug)];
+        if slot
+            .as_ref()
+            .is_none_or(|(b, r)| (score, rank) > (b.score, *r))
+        {
+            *slot = Some((
+                Candidate {
+                    start,
+                    len,
+                    term: id,
+                    score,
+                    reason: if len == 1 {
+                        "near spelling and sound of a known term"
+                    } else {
+                        "phonetic match of joined words"
+                    },
+                    evidence,
+                    code_distance: cd,
+                    drug: t.is_drug,
+                    drug_context: ctx,
                 },
-            });
+                rank,
+            ));
         }
     }
-    best
+    // Two drug names matching about equally well: the recogniser's output does not
+    // say which one was meant, so the choice is left to the reviewer.
+    if let Some((d, _)) = &mut best[0] {
+        let rival = drug_evidence
+            .iter()
+            .any(|&(id, ev)| id != d.term && ev >= d.evidence - AMBIGUOUS_DRUGS);
+        if rival {
+            d.score = d.score.min(APPLY - 0.01);
+        }
+    }
+    out.extend(best.into_iter().flatten().map(|(c, _)| c));
+}
+
+/// A drug name is the worst thing to insert wrongly into a record. Where a
+/// window overlapping a drug candidate sounds as much like a diagnosis, procedure
+/// or anatomy term ("new methorex with": pneumothorax, not methotrexate), the
+/// drug is dropped, or only suggested when drug cues are near. Drug candidates
+/// made of ordinary words with no drug cue near are dropped too ("clinic in" is
+/// not clonidine).
+pub(crate) fn arbitrate_drugs(lx: &Lexicon, toks: &[Tok], cands: &mut Vec<Candidate>) {
+    // Plausible non-drug readings of at least as many words.
+    let rivals: Vec<(usize, usize, f32)> = cands
+        .iter()
+        .filter(|c| !c.drug && c.code_distance <= 1 && c.score >= SUGGEST - 0.1)
+        .map(|c| (c.start, c.start + c.len, c.evidence))
+        .collect();
+    let common: Vec<(usize, usize)> = cands
+        .iter()
+        .filter(|c| c.drug && lx.terms[c.term as usize].tier <= Tier::CommonDrug)
+        .filter(|c| c.score >= SUGGEST - 0.1)
+        .map(|c| (c.start, c.start + c.len))
+        .collect();
+    cands.retain_mut(|c| {
+        let tier = lx.terms[c.term as usize].tier;
+        if !c.drug || tier == Tier::Custom {
+            return true;
+        }
+        let end = c.start + c.len;
+        if tier == Tier::Drug {
+            // One of tens of thousands of rarely prescribed names: never where a
+            // common drug explains the same speech ("own presole": omeprazole, not
+            // Parsol), never without drug cues, and applied only on close evidence.
+            if !c.drug_context
+                || c.evidence < OBSCURE_DRUG_MIN
+                || common.iter().any(|&(s, e)| s < end && c.start < e)
+            {
+                return false;
+            }
+            if c.evidence < OBSCURE_DRUG_EVIDENCE {
+                c.score = c.score.min(APPLY - 0.01);
+            }
+        }
+        let rival = rivals
+            .iter()
+            .any(|&(s, e, ev)| s < end && c.start < e && e - s >= c.len && ev >= c.evidence - 0.05);
+        let words_english = (c.start..end).all(|k| is_english(lx, &lower_core(&toks[k])));
+        if !c.drug_context && (rival || (words_english && c.evidence < 1.0)) {
+            return false;
+        }
+        if rival {
+            c.score = c.score.min(APPLY - 0.01);
+        }
+        true
+    });
 }
 
 /// Replaces custom "sounds like" phrases; the replaced tokens are locked.
@@ -432,6 +675,37 @@ pub(crate) fn merge(toks: &[Tok], i: usize, n: usize, display: &str) -> Tok {
 mod tests {
     use super::*;
 
+    fn toks(text: &str) -> Vec<Tok> {
+        text.split(' ')
+            .enumerate()
+            .map(|(i, w)| Tok {
+                text: w.to_string(),
+                start: 0.0,
+                end: 0.0,
+                prob: None,
+                src: (i, i + 1),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn durations_are_not_doses() {
+        let t = toks("return to clinic in four weeks");
+        assert!(!drug_context(&t, 2, 2));
+        let t = toks("continue clinic in 4 mg daily");
+        assert!(drug_context(&t, 1, 2));
+        let t = toks("see you in twenty five days");
+        assert!(!dose_number(&t, 3, 0));
+        let t = toks("metform in twenty five");
+        assert!(dose_number(&t, 2, 2));
+        let t = toks("grade 2 condromatia of the knee");
+        assert!(!drug_context(&t, 2, 1));
+        let t = toks("gave 5 mg of presole");
+        assert!(dose_number(&t, 1, 5));
+        let t = toks("gave 5mg of presole");
+        assert!(dose_number(&t, 1, 5));
+    }
+
     #[test]
     fn known_forms_and_suffixes() {
         let lx = Lexicon::base();
@@ -441,5 +715,11 @@ mod tests {
         assert!(!is_english(&lx, "metaprolol"));
         assert_eq!(suffix_of("chondroplasty"), Some("plasty"));
         assert_eq!(suffix_of("metformin"), None);
+        assert!(glued_english(&lx, "plancolin"));
+        assert!(derived_form(&lx, "tachycardic"));
+        assert!(derived_form(&lx, "hypercapnic"));
+        assert!(!derived_form(&lx, "epicastric"));
+        assert!(!glued_english(&lx, "metaprolol"));
+        assert!(!glued_english(&lx, "glomardular"));
     }
 }

@@ -26,6 +26,10 @@ use lexicon::Lexicon;
 use phonetic::PhoneticIndex;
 use token::{split_punct, tokenize, Tok};
 
+/// Prompt budget in characters: Whisper keeps at most 224 prompt tokens and
+/// medical terms run about three characters a token.
+pub const PROMPT_CHARS: usize = 600;
+
 /// One change the vocabulary pass made (applied) or proposes (suggested).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Correction {
@@ -190,13 +194,9 @@ impl Vocabulary {
         let mut buf = Vec::new();
         for start in 0..toks.len() {
             for len in 1..=engine::MAX_WINDOW.min(toks.len() - start) {
-                if let Some(c) =
-                    engine::eval_window(&self.lx, &self.ix, &toks, &locked, start, len, &mut buf)
-                {
-                    if c.score >= engine::SUGGEST - 0.1 {
-                        cands.push(c);
-                    }
-                }
+                engine::eval_window(
+                    &self.lx, &self.ix, &toks, &locked, start, len, &mut buf, &mut cands,
+                );
                 // No window reaches across punctuation: longer ones cannot match.
                 let last = &toks[start + len - 1];
                 if locked[start + len - 1] || !split_punct(&last.text).2.is_empty() {
@@ -204,6 +204,8 @@ impl Vocabulary {
                 }
             }
         }
+        engine::arbitrate_drugs(&self.lx, &toks, &mut cands);
+        cands.retain(|c| c.score >= engine::SUGGEST - 0.1);
         // A longer window whose term contains a shorter window's term explains more of
         // the speech ("co la cyst ectomy" is cholecystectomy, not "co la cystectomy").
         let boosts: Vec<f32> = cands

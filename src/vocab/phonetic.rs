@@ -112,6 +112,17 @@ impl PhoneticIndex {
         out.dedup();
     }
 
+    /// Whether a query code and a term code begin with the same sound: listeners
+    /// and recognisers rarely get the onset of a word wrong.
+    pub fn same_onset(&self, query: &[String], id: u32) -> bool {
+        let Some(tc) = self.term_codes.get(id as usize) else {
+            return false;
+        };
+        query
+            .iter()
+            .any(|q| tc.iter().any(|t| q.chars().next() == t.chars().next()))
+    }
+
     /// Smallest edit distance between the query codes and a term's codes.
     pub fn code_distance(&self, query: &[String], id: u32) -> usize {
         let mut best = usize::MAX;
@@ -138,6 +149,9 @@ mod tests {
         assert_eq!(ix.codes("metaprolol")[0], ix.codes("metoprolol")[0]);
         ix.insert("lisinopril", 0);
         assert!(ix.code_distance(&ix.codes("listenupor"), 0) <= 2);
+        assert!(ix.same_onset(&ix.codes("listenupor"), 0));
+        ix.insert("losartan", 1);
+        assert!(!ix.same_onset(&ix.codes("startan"), 1));
     }
 
     #[test]
