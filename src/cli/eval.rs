@@ -176,24 +176,12 @@ pub fn run(args: EvalArgs) -> Result<ExitCode> {
         audio_s / 60.0,
         wall
     );
-    if !args.no_vocab {
-        println!(
-            "RAW wer={:.3} term_recall={:.3}",
-            raw_total.wer(),
-            raw_total.term_recall()
-        );
-    }
-    println!(
-        "TOTAL wer={:.3} term_recall={:.3} n={}",
-        total.wer(),
-        total.term_recall(),
-        entries.len() - failed
-    );
-    Ok(if failed > 0 {
-        ExitCode::from(crate::cli::EXIT_SOME_FAILED)
-    } else {
-        ExitCode::SUCCESS
-    })
+    Ok(totals(
+        (!args.no_vocab).then_some(&raw_total),
+        &total,
+        entries.len(),
+        failed,
+    ))
 }
 
 /// Scores plain-text hypotheses (DIR/ID.txt) from any recogniser.
@@ -272,22 +260,30 @@ fn vocab_only(
         "medscribe: vocabulary pass over {words} words in {:.2} s: {applied} applied, {suggested} suggested",
         started.elapsed().as_secs_f64()
     );
-    println!(
-        "RAW wer={:.3} term_recall={:.3}",
-        raw_total.wer(),
-        raw_total.term_recall()
-    );
+    Ok(totals(Some(&raw_total), &total, entries.len(), missing))
+}
+
+/// Prints the corpus totals (the last line is the one scripts read) and maps
+/// failures to the exit code.
+fn totals(raw: Option<&Score>, total: &Score, entries: usize, failed: usize) -> ExitCode {
+    if let Some(raw) = raw {
+        println!(
+            "RAW wer={:.3} term_recall={:.3}",
+            raw.wer(),
+            raw.term_recall()
+        );
+    }
     println!(
         "TOTAL wer={:.3} term_recall={:.3} n={}",
         total.wer(),
         total.term_recall(),
-        entries.len() - missing
+        entries - failed
     );
-    Ok(if missing > 0 {
+    if failed > 0 {
         ExitCode::from(crate::cli::EXIT_SOME_FAILED)
     } else {
         ExitCode::SUCCESS
-    })
+    }
 }
 
 /// Missed terms and the pass's changes of one file, indented under its score line.
