@@ -79,7 +79,9 @@ impl Pipeline {
     fn prompt(&self, opts: &RunOptions) -> Option<String> {
         match (&opts.stt.prompt, &self.vocab) {
             (Some(p), _) => Some(p.clone()),
-            (None, Some(v)) => Some(v.prompt_terms(PROMPT_CHARS)).filter(|p| !p.is_empty()),
+            (None, Some(v)) => {
+                Some(v.prompt_terms(crate::vocab::PROMPT_CHARS)).filter(|p| !p.is_empty())
+            }
             (None, None) => None,
         }
     }
@@ -155,10 +157,6 @@ impl Pipeline {
     }
 }
 
-/// Prompt budget: Whisper keeps at most 224 prompt tokens; medical terms run
-/// about three characters a token.
-const PROMPT_CHARS: usize = 600;
-
 fn join_segments(segments: &[Segment]) -> String {
     join_words(
         segments
@@ -208,11 +206,7 @@ pub fn sha256_file(path: &Path) -> Result<String> {
         }
         hasher.update(&buf[..n]);
     }
-    Ok(hex(&hasher.finalize()))
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    Ok(crate::models::store::hex(&hasher.finalize()))
 }
 
 fn now_rfc3339() -> String {

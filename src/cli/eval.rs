@@ -154,15 +154,7 @@ pub fn run(args: EvalArgs) -> Result<ExitCode> {
         audio_s += t.source.duration_s;
         let s = score(&e.reference, &t.text, &e.terms);
         let raw = score(&e.reference, &t.raw_text, &e.terms);
-        println!(
-            "{} wer={:.3} term_recall={:.3} raw_wer={:.3} raw_term_recall={:.3} words={}",
-            e.id,
-            s.wer(),
-            s.term_recall(),
-            raw.wer(),
-            raw.term_recall(),
-            s.ref_words
-        );
+        print_file(&e.id, &s, &raw);
         if args.details {
             print_details(&e.reference, &t.text, &e.terms, &t.corrections);
         }
@@ -241,15 +233,7 @@ fn vocab_only(
         suggested += c.corrections.iter().filter(|c| !c.applied).count();
         let s = score(&e.reference, &c.text, &e.terms);
         let raw = score(&e.reference, &t.raw_text, &e.terms);
-        println!(
-            "{} wer={:.3} term_recall={:.3} raw_wer={:.3} raw_term_recall={:.3} words={}",
-            e.id,
-            s.wer(),
-            s.term_recall(),
-            raw.wer(),
-            raw.term_recall(),
-            s.ref_words
-        );
+        print_file(&e.id, &s, &raw);
         if details {
             print_details(&e.reference, &c.text, &e.terms, &c.corrections);
         }
@@ -261,6 +245,18 @@ fn vocab_only(
         started.elapsed().as_secs_f64()
     );
     Ok(totals(Some(&raw_total), &total, entries.len(), missing))
+}
+
+/// One file's scores, with and without the vocabulary pass.
+fn print_file(id: &str, s: &Score, raw: &Score) {
+    println!(
+        "{id} wer={:.3} term_recall={:.3} raw_wer={:.3} raw_term_recall={:.3} words={}",
+        s.wer(),
+        s.term_recall(),
+        raw.wer(),
+        raw.term_recall(),
+        s.ref_words
+    );
 }
 
 /// Prints the corpus totals (the last line is the one scripts read) and maps
