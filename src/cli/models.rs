@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 use indicatif::{ProgressBar, ProgressStyle};
 
+use crate::models::quant::Quant;
 use crate::models::{self, FetchEvent, Stage};
 use crate::{Error, Result};
 
@@ -35,6 +36,10 @@ pub enum ModelsCommand {
         /// Write only header, mel filters and vocabulary (a test fixture).
         #[arg(long, conflicts_with = "silero")]
         header_only: bool,
+        /// Weight format: f16 as the source, or quantised q8_0 / q5_0
+        /// (smaller and faster on CPU).
+        #[arg(long, default_value = "f16", value_name = "f16|q8_0|q5_0")]
+        weights: Quant,
         #[command(flatten)]
         dir: DirArg,
     },
@@ -74,8 +79,9 @@ pub fn run(cmd: ModelsCommand) -> Result<ExitCode> {
             silero,
             output,
             header_only,
+            weights,
             dir,
-        } => import(&dir.get(), ct2_dir, silero, output, header_only),
+        } => import(&dir.get(), ct2_dir, silero, output, header_only, weights),
         ModelsCommand::List { json, load, dir } => list(&dir.get(), json, load),
     }
 }
@@ -202,6 +208,7 @@ fn import(
     silero: Option<PathBuf>,
     output: Option<PathBuf>,
     header_only: bool,
+    weights: Quant,
 ) -> Result<ExitCode> {
     if let Some(st) = silero {
         let out = output.unwrap_or_else(|| dir.join("ggml-silero-imported.bin"));
@@ -220,7 +227,11 @@ fn import(
             "give a CTranslate2 directory or --silero FILE".into(),
         ));
     };
-    let out = output.unwrap_or_else(|| dir.join(format!("ggml-{}.bin", file_label(&src))));
+    let suffix = match weights {
+        Quant::F16 => String::new(),
+        q => format!("-{}", q.name()),
+    };
+    let out = output.unwrap_or_else(|| dir.join(format!("ggml-{}{suffix}.bin", file_label(&src))));
     let report = if header_only {
         models::convert::convert_ct2_header_only(&src, &out)?
     } else {
@@ -230,7 +241,7 @@ fn import(
             what: out.display().to_string(),
             total: None,
         });
-        let r = models::convert_ct2_with_progress(&src, &out, &mut |done, total| {
+        let r = models::convert_ct2_with_progress(&src, weights, &out, &mut |done, total| {
             p.event(FetchEvent::Progress {
                 done: done as u64,
                 total: total as u64,

@@ -4,6 +4,7 @@ use std::path::Path;
 
 use super::ct2::Ct2Model;
 use super::ggml::{self, Hparams};
+use super::quant::Quant;
 use super::store::{self, Written};
 use super::tokens;
 use crate::error::IoContext;
@@ -40,12 +41,14 @@ pub fn read_vocabulary_dir(dir: &Path) -> Result<Vec<String>> {
 pub fn convert_ct2_bytes(
     model_bin: Vec<u8>,
     vocabulary: &[String],
+    quant: Quant,
     out: &Path,
     progress: &mut dyn FnMut(usize, usize),
 ) -> Result<ConvertReport> {
     let m = Ct2Model::from_bytes(model_bin)?;
-    let ((hparams, n_tensors), written) =
-        store::write_atomic(out, |w| ggml::write_whisper(&m, vocabulary, w, progress))?;
+    let ((hparams, n_tensors), written) = store::write_atomic(out, |w| {
+        ggml::write_whisper(&m, vocabulary, quant, w, progress)
+    })?;
     Ok(report(hparams, n_tensors, written))
 }
 
@@ -62,12 +65,13 @@ fn report(hparams: Hparams, n_tensors: usize, w: Written) -> ConvertReport {
 /// Converts a CTranslate2 Whisper directory (`model.bin` + vocabulary, as
 /// faster-whisper uses) to a whisper.cpp ggml file at `out`.
 pub fn convert_ct2(ct2_dir: &Path, out: &Path) -> Result<ConvertReport> {
-    convert_ct2_with_progress(ct2_dir, out, &mut |_, _| {})
+    convert_ct2_with_progress(ct2_dir, Quant::F16, out, &mut |_, _| {})
 }
 
-/// [`convert_ct2`] with a per-tensor progress callback.
+/// [`convert_ct2`] with a weight format and a per-tensor progress callback.
 pub fn convert_ct2_with_progress(
     ct2_dir: &Path,
+    quant: Quant,
     out: &Path,
     progress: &mut dyn FnMut(usize, usize),
 ) -> Result<ConvertReport> {
@@ -81,7 +85,7 @@ pub fn convert_ct2_with_progress(
     let vocab = read_vocabulary_dir(ct2_dir)?;
     let m = Ct2Model::open(&bin)?;
     let ((hparams, n_tensors), written) =
-        store::write_atomic(out, |w| ggml::write_whisper(&m, &vocab, w, progress))?;
+        store::write_atomic(out, |w| ggml::write_whisper(&m, &vocab, quant, w, progress))?;
     Ok(report(hparams, n_tensors, written))
 }
 

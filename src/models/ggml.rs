@@ -11,6 +11,8 @@ use std::path::Path;
 
 use half::f16;
 
+use super::quant::Quant;
+
 use super::ct2::{Ct2Model, DType};
 use super::{mel, tokens};
 use crate::error::IoContext;
@@ -152,6 +154,19 @@ pub fn hparams_from_ct2(m: &Ct2Model) -> Result<Hparams> {
 pub enum TType {
     F32 = 0,
     F16 = 1,
+    Q5_0 = 6,
+    Q8_0 = 8,
+}
+
+impl TType {
+    /// The type of the large weight matrices for a weight format.
+    pub fn for_weights(q: Quant) -> TType {
+        match q {
+            Quant::F16 => TType::F16,
+            Quant::Q8_0 => TType::Q8_0,
+            Quant::Q5_0 => TType::Q5_0,
+        }
+    }
 }
 
 /// Which part of a CTranslate2 variable a ggml tensor takes.
@@ -176,6 +191,9 @@ pub struct Planned {
 struct Planner<'a> {
     m: &'a Ct2Model,
     p: Vec<Planned>,
+    /// Type of the matrices whisper.cpp multiplies with (`wtype`): linear
+    /// weights and the token embedding. Conv weights stay f16 (`vtype`).
+    wtype: TType,
 }
 
 impl Planner<'_> {
@@ -211,7 +229,7 @@ impl Planner<'_> {
         Ok(())
     }
 
-    /// A linear layer: weight f16, bias f32 (when kept).
+    /// A linear layer: weight in the weight format, bias f32 (when kept).
     fn linear(
         &mut self,
         dst: &str,
@@ -223,7 +241,7 @@ impl Planner<'_> {
             format!("{dst}.weight"),
             &format!("{src}/weight"),
             rows,
-            TType::F16,
+            self.wtype,
         )?;
         if bias {
             self.add(
@@ -295,10 +313,11 @@ impl Planner<'_> {
 
 /// Builds the full list of output tensors, in PyTorch state-dict order, with
 /// their types and shapes. Pure: it needs only the shapes in `m`.
-pub fn plan_tensors(m: &Ct2Model, h: &Hparams) -> Result<Vec<Planned>> {
+pub fn plan_tensors(m: &Ct2Model, h: &Hparams, quant: Quant) -> Result<Vec<Planned>> {
     let mut pl = Planner {
         m,
         p: Vec::with_capacity(h.expected_tensors()),
+        wtype: TType::for_weights(quant),
     };
     let d_a = h.n_audio_state as usize;
     let d_t = h.n_text_state as usize;
@@ -339,7 +358,7 @@ pub fn plan_tensors(m: &Ct2Model, h: &Hparams) -> Result<Vec<Planned>> {
         "decoder.token_embedding.weight".into(),
         "decoder/embeddings/weight",
         None,
-        TType::F16,
+        pl.wtype,
     )?;
     for n in 0..h.n_text_layer as usize {
         let (dst, src) = (format!("decoder.blocks.{n}"), format!("decoder/layer_{n}"));
@@ -473,6 +492,8 @@ fn tensor_bytes(m: &Ct2Model, t: &Planned) -> Result<Vec<u8>> {
             .iter()
             .flat_map(|x| f16::from_f32(*x).to_le_bytes())
             .collect(),
+        TType::Q8_0 => Quant::Q8_0.encode(vals),
+        TType::Q5_0 => Quant::Q5_0.encode(vals),
     })
 }
 
@@ -514,14 +535,16 @@ fn write_tensor(w: &mut dyn Write, t: &Planned, data: &[u8]) -> std::io::Result<
 pub fn write_whisper(
     m: &Ct2Model,
     vocabulary: &[String],
+    quant: Quant,
     w: &mut dyn Write,
     progress: &mut dyn FnMut(usize, usize),
 ) -> Result<(Hparams, usize)> {
-    let h = hparams_from_ct2(m)?;
+    let mut h = hparams_from_ct2(m)?;
+    h.ftype = quant.ftype();
     check_tied_projection(m)?;
     check_key_bias_zero(m, &h)?;
     let vocab = tokens::ggml_vocab(vocabulary, h.n_vocab as usize)?;
-    let plan = plan_tensors(m, &h)?;
+    let plan = plan_tensors(m, &h, quant)?;
     let io = |e| Error::Model(format!("writing the ggml model failed: {e}"));
     write_header(w, &h, &vocab).map_err(io)?;
     let total = plan.len();

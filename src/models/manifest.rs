@@ -4,6 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::quant::Quant;
 use crate::{Error, Result};
 
 const MANIFEST_JSON: &str = include_str!("../../models/manifest.json");
@@ -99,6 +100,9 @@ pub struct ModelEntry {
     pub converted_sha256: Option<String>,
     #[serde(default)]
     pub expected_header: ExpectedHeader,
+    /// How the converter stores the weight matrices (f16 unless quantised).
+    #[serde(default)]
+    pub weights: Quant,
     pub pip: Option<PipSource>,
     /// Why there is no pip source, shown to the user.
     #[serde(default)]

@@ -21,6 +21,7 @@ pub mod fetch;
 pub mod ggml;
 pub mod manifest;
 pub mod mel;
+pub mod quant;
 pub mod silero;
 pub mod store;
 pub mod tokens;

@@ -4,6 +4,7 @@ use half::f16;
 
 use super::ct2::{write_ct2, Ct2Model, DType};
 use super::ggml::{self, GgmlKind, Hparams, TType};
+use super::quant::Quant;
 use super::tokens;
 
 /// A synthetic Whisper in CTranslate2 form: tiny state, real context sizes,
@@ -197,10 +198,15 @@ pub(crate) fn synth_vocab(n: usize) -> Vec<String> {
 }
 
 fn convert(s: &Synth) -> Vec<u8> {
+    convert_as(s, Quant::F16)
+}
+
+fn convert_as(s: &Synth, quant: Quant) -> Vec<u8> {
     let mut out = Vec::new();
     ggml::write_whisper(
         &s.model(),
         &synth_vocab(s.n_vocab),
+        quant,
         &mut out,
         &mut |_, _| {},
     )
@@ -251,7 +257,7 @@ fn tensor_count_types_and_shapes() {
         };
         let m = s.model();
         let h = ggml::hparams_from_ct2(&m).unwrap();
-        let plan = ggml::plan_tensors(&m, &h).unwrap();
+        let plan = ggml::plan_tensors(&m, &h, Quant::F16).unwrap();
         assert_eq!(plan.len(), 11 + 39 * layers);
         let names: std::collections::HashSet<_> = plan.iter().map(|t| t.name.as_str()).collect();
         assert_eq!(names.len(), plan.len(), "names are unique");
@@ -297,7 +303,13 @@ fn tensors(file: &[u8], header_len: usize) -> Vec<(String, i32, Vec<i32>, Vec<u8
         let name = String::from_utf8(file[pos..pos + name_len].to_vec()).unwrap();
         pos += name_len;
         let n: usize = ne.iter().map(|&x| x as usize).product();
-        let size = n * if ttype == 0 { 4 } else { 2 };
+        let size = match ttype {
+            0 => n * 4,
+            1 => n * 2,
+            8 => n / 32 * Quant::Q8_0.block_bytes(),
+            6 => n / 32 * Quant::Q5_0.block_bytes(),
+            t => panic!("unexpected ggml type {t}"),
+        };
         out.push((name, ttype, ne, file[pos..pos + size].to_vec()));
         pos += size;
     }
@@ -384,6 +396,41 @@ fn fused_qkv_and_kv_are_split_by_rows() {
 }
 
 #[test]
+fn quantised_conversion_types_the_matrices_and_loads_in_whisper_cpp() {
+    // Quantised rows need whole 32-value blocks.
+    let s = Synth {
+        d: 64,
+        ..Default::default()
+    };
+    let vocab = tokens::ggml_vocab(&synth_vocab(s.n_vocab), s.n_vocab).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    for (quant, ttype, ftype) in [(Quant::Q8_0, 8, 2007), (Quant::Q5_0, 6, 2008)] {
+        let out = convert_as(&s, quant);
+        let ts = tensors(&out, header_len(80, &vocab));
+        let ttype_of = |n: &str| ts.iter().find(|t| t.0 == n).unwrap().1;
+        // Matrices whisper.cpp multiplies: quantised; conv f16; the rest f32.
+        for n in [
+            "encoder.blocks.0.attn.query.weight",
+            "encoder.blocks.0.mlp.0.weight",
+            "decoder.blocks.0.cross_attn.key.weight",
+            "decoder.token_embedding.weight",
+        ] {
+            assert_eq!(ttype_of(n), ttype, "{n}");
+        }
+        assert_eq!(ttype_of("encoder.conv1.weight"), 1);
+        assert_eq!(ttype_of("encoder.blocks.0.attn.query.bias"), 0);
+        assert_eq!(ttype_of("decoder.positional_embedding"), 0);
+        let p = dir.path().join(format!("m-{}.bin", quant.name()));
+        std::fs::write(&p, &out).unwrap();
+        match ggml::inspect(&p).unwrap().kind {
+            GgmlKind::Whisper { hparams, .. } => assert_eq!(hparams.ftype, ftype),
+            other => panic!("{other:?}"),
+        }
+        super::store::load_check(&p).unwrap();
+    }
+}
+
+#[test]
 fn converted_file_passes_inspection() {
     let s = Synth::default();
     let out = convert(&s);
@@ -438,6 +485,7 @@ fn non_zero_key_bias_is_refused() {
     let e = ggml::write_whisper(
         &s.model(),
         &synth_vocab(s.n_vocab),
+        Quant::F16,
         &mut Vec::new(),
         &mut |_, _| {},
     )
@@ -458,9 +506,15 @@ fn missing_variable_is_a_clear_error() {
         &[],
     );
     let m = Ct2Model::from_bytes(bytes).unwrap();
-    let e = ggml::write_whisper(&m, &synth_vocab(51864), &mut Vec::new(), &mut |_, _| {})
-        .unwrap_err()
-        .to_string();
+    let e = ggml::write_whisper(
+        &m,
+        &synth_vocab(51864),
+        Quant::F16,
+        &mut Vec::new(),
+        &mut |_, _| {},
+    )
+    .unwrap_err()
+    .to_string();
     assert!(e.contains("no variable decoder/embeddings/weight"), "{e}");
 }
 
