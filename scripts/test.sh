@@ -16,7 +16,7 @@ cargo fmt --check
 cargo clippy --all-targets -- -D warnings
 cargo build --bins
 # Fetch the test models once, before tests run in parallel.
-target/debug/medscribe models fetch tiny.en silero-vad
+"${CARGO_TARGET_DIR:-target}/debug/medscribe" models fetch tiny.en silero-vad
 cargo test
 # The browser editor in headless Chromium against the real server.
 (cd tests/browser && npm ci --no-audit --no-fund --loglevel=error)

@@ -62,16 +62,20 @@ function fmtDate(iso) {
 const isPara = (t) => /\n\s*\n/.test(t);
 const isBreak = (t) => t.includes('\n');
 
-// Words to plain text: spaces between words, none around line breaks.
+// Words to plain text: spaces between words, none around line breaks. Linear in the
+// number of words (autosave runs it over the whole dictation).
 function joinWords(words) {
-  let out = '';
+  const parts = [];
+  let afterWord = false;
   for (const w of words) {
     const t = isBreak(w.text) ? (isPara(w.text) ? '\n\n' : '\n') : w.text.trim();
     if (!t) continue;
-    if (t.startsWith('\n')) out = out.replace(/ +$/, '') + t;
-    else out += (out && !out.endsWith('\n') ? ' ' : '') + t;
+    if (t[0] === '\n') afterWord = false;
+    else if (afterWord) parts.push(' ');
+    else afterWord = true;
+    parts.push(t);
   }
-  return out;
+  return parts.join('');
 }
 
 const allWords = (doc) => (doc.segments || []).flatMap((s) => s.words || []);
@@ -361,11 +365,16 @@ function onSettingsClose() {
   editor.showKeyHints();
 }
 
+// Runs on every keystroke: the bound-key lookup comes first, and open dialogs are
+// found in a short cached list, not by a query over the whole (large) document.
+let dialogs = null;
+const dialogOpen = () => (dialogs ||= [...document.getElementsByTagName('dialog')]).some((d) => d.open);
+
 function onGlobalKey(ev) {
-  if (app.view !== 'editor' || document.querySelector('dialog[open]')) return;
+  if (app.view !== 'editor') return;
   const combo = comboOf(ev);
   const action = combo && app.keys.get(combo);
-  if (!action) return;
+  if (!action || dialogOpen()) return;
   ev.preventDefault();
   ev.stopPropagation();
   editor.actions[action]();
@@ -433,7 +442,7 @@ function renderDiff(ops, tag) {
 const editor = {
   id: null, dict: null, doc: null, revision: null, readOnly: true,
   words: [], idx: { words: [], els: [], blocks: [], starts: new Float64Array(0) }, playingEl: null,
-  gen: 0, savedGen: 0, saving: null, timer: null, conflict: null, lastKeyAt: 0, shownSecond: -1,
+  gen: 0, savedGen: 0, saving: null, timer: null, playTimer: null, conflict: null, lastKeyAt: 0, shownSecond: -1,
   get box() { return $('#editor'); },
   get audio() { return $('#audio'); },
   backupKey() { return app.user ? `medscribe.unsaved.${app.user.id}.${this.id}` : null; },
@@ -1155,9 +1164,18 @@ function follow(span) {
   if (r.top < b.top + 8 || r.bottom > b.bottom - 8) box.scrollTop += r.top - b.top - b.height / 3;
 }
 
-function playLoop() {
+// While playing, the highlight moves when the next word starts: one timer per word
+// (at most 250 ms apart) instead of a callback every frame, so typing during playback
+// does not share each frame with highlight work.
+function playTick() {
+  clearTimeout(editor.playTimer);
   updateHighlight();
-  if (!editor.audio.paused) requestAnimationFrame(playLoop);
+  const a = editor.audio;
+  if (a.paused) return;
+  const starts = editor.idx.starts;
+  const k = wordAt(a.currentTime) + 1;
+  const wait = k < starts.length ? ((starts[k] - a.currentTime) * 1000) / (a.playbackRate || 1) : 250;
+  editor.playTimer = setTimeout(playTick, Math.min(250, Math.max(5, wait + 2)));
 }
 
 function updateClock() {
@@ -1173,12 +1191,13 @@ function updateClock() {
 function initAudio() {
   const a = editor.audio;
   a.preservesPitch = true;
-  a.addEventListener('play', () => { $('#play-btn').textContent = 'Pause'; requestAnimationFrame(playLoop); });
-  a.addEventListener('pause', () => { $('#play-btn').textContent = 'Play'; updateHighlight(); });
-  a.addEventListener('seeked', () => { updateHighlight(); editor.shownSecond = -1; updateClock(); });
+  a.addEventListener('play', () => { $('#play-btn').textContent = 'Pause'; playTick(); });
+  a.addEventListener('playing', playTick);
+  a.addEventListener('pause', () => { $('#play-btn').textContent = 'Play'; playTick(); });
+  a.addEventListener('seeked', () => { playTick(); editor.shownSecond = -1; updateClock(); });
   a.addEventListener('timeupdate', updateClock);
   a.addEventListener('loadedmetadata', () => { $('#seek').max = a.duration || 0; editor.shownSecond = -1; updateClock(); });
-  a.addEventListener('ratechange', () => { $('#rate').textContent = a.playbackRate.toFixed(1) + '×'; });
+  a.addEventListener('ratechange', () => { $('#rate').textContent = a.playbackRate.toFixed(1) + '×'; playTick(); });
   $('#play-btn').addEventListener('click', audioCtl.toggle);
   $('#back-btn').addEventListener('click', () => audioCtl.seek(a.currentTime - audioCtl.step));
   $('#fwd-btn').addEventListener('click', () => audioCtl.seek(a.currentTime + audioCtl.step));

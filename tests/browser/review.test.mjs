@@ -3,8 +3,9 @@
 //
 //   cd tests/browser && npm ci && cd ../.. && node --test tests/browser/
 //
-// Needs target/debug/medscribe (or MEDSCRIBE_BIN), the tiny.en model under models/
-// and Chromium at /usr/bin/chromium (or CHROMIUM). Screenshots go to target/screenshots/.
+// Needs the debug build, $CARGO_TARGET_DIR/debug/medscribe or target/debug/medscribe
+// (or MEDSCRIBE_BIN), the tiny.en model under models/ and Chromium at /usr/bin/chromium
+// (or CHROMIUM). Screenshots go to screenshots/ in the same target folder.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
@@ -16,9 +17,11 @@ import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const BIN = process.env.MEDSCRIBE_BIN || path.join(ROOT, 'target/debug/medscribe');
+// Cargo's target folder: CARGO_TARGET_DIR when set (relative to the repository root), else target/.
+const TARGET = path.resolve(ROOT, process.env.CARGO_TARGET_DIR || 'target');
+const BIN = process.env.MEDSCRIBE_BIN || path.join(TARGET, 'debug/medscribe');
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
-const SHOTS = path.join(ROOT, 'target/screenshots');
+const SHOTS = path.join(TARGET, 'screenshots');
 const OFFICE = 'Main St';
 const PASSWORD = 'review-page-test-pass-1';
 const USERS = [['office1', 'office'], ['mt1', 'transcriptionist'], ['drowen', 'physician']];
@@ -215,6 +218,48 @@ async function selectWord(i) {
 
 const audioTime = () => env.page.evaluate(() => document.querySelector('#audio').currentTime);
 const pct = (xs, q) => { const s = [...xs].sort((a, b) => a - b); return s[Math.min(s.length - 1, Math.floor(q * s.length))]; };
+
+// Types text at the caret, one key per 60 ms, under a Chromium trace. Per keystroke:
+// paint = Event Timing duration of the keydown (key timestamp to presentation of the next
+// frame, unrounded in the trace), work = main-thread busy time within that window,
+// frame = keydown to the next animation frame callback (measured in the page).
+async function typeMeasured(text) {
+  const page = env.page;
+  await page.evaluate(() => {
+    if (!window.__frames) {
+      document.addEventListener('keydown', () => {
+        const t0 = performance.now();
+        requestAnimationFrame(() => window.__frames.push(performance.now() - t0));
+      }, true);
+    }
+    window.__frames = [];
+  });
+  const cdp = await page.context().newCDPSession(page);
+  const events = [];
+  cdp.on('Tracing.dataCollected', (d) => { for (const e of d.value) events.push(e); });
+  const complete = new Promise((r) => cdp.once('Tracing.tracingComplete', r));
+  await cdp.send('Tracing.start', { traceConfig: { includedCategories: ['devtools.timeline', 'toplevel'] }, transferMode: 'ReportEvents' });
+  await page.keyboard.type(text, { delay: 60 });
+  await page.waitForTimeout(300);
+  await cdp.send('Tracing.end');
+  await complete;
+  await cdp.detach();
+  const frame = await page.evaluate(() => window.__frames);
+  const keys = events.filter((e) => e.name === 'EventTiming' && e.ph === 'b' && e.args?.data?.type === 'keydown');
+  const paint = [], work = [];
+  if (keys.length) {
+    const { pid, tid } = keys[0];
+    const tasks = events.filter((e) => e.pid === pid && e.tid === tid && e.ph === 'X' && e.name === 'ThreadControllerImpl::RunTask');
+    for (const k of keys) {
+      const from = k.ts, to = k.ts + k.args.data.duration * 1000;
+      let busy = 0;
+      for (const t of tasks) busy += Math.max(0, Math.min(t.ts + t.dur, to) - Math.max(t.ts, from));
+      paint.push(k.args.data.duration);
+      work.push(busy / 1000);
+    }
+  }
+  return { paint, work, frame };
+}
 
 /* ---------- the suite ---------- */
 
@@ -501,11 +546,14 @@ describe('review page', { timeout: 30 * 60 * 1000 }, () => {
       .reduce((n, b) => n + b.textContent.split(/\s+/).filter(Boolean).length, 0)), spans,
       'all words are shown');
 
-    // Keystroke cost, measured in the page. frame (asserted): keydown to the next animation
-    // frame. busy: main-thread work of the key (keydown to the end of the input event, plus
-    // the frame's style, layout and paint, without idle time waiting for vsync).
-    // drawn: keydown until that frame has been drawn.
-    // Type in the middle: words get their spans as their paragraph comes into view.
+    // Keystroke cost. Type in the middle: words get their spans as their paragraph comes
+    // into view. Measured from a trace of Chromium's own Event Timing (what INP uses):
+    //   paint: input to next paint, from the key event's timestamp until the frame
+    //     showing the typed character is presented (what the user feels);
+    //   work: main-thread busy time in that window (key handlers, editing, style,
+    //     layout, paint, commit), without the idle wait for the next vsync;
+    //   frame: keydown to the next requestAnimationFrame callback (the old figure; it
+    //     leaves out paint and presentation).
     await page.evaluate(() => document.querySelector('#editor').children[30].scrollIntoView({ block: 'center' }));
     await page.waitForFunction(() => document.querySelector('#editor').children[30].querySelectorAll('span.w').length > 100);
     await page.evaluate(() => {
@@ -515,26 +563,8 @@ describe('review page', { timeout: 30 * 60 * 1000 }, () => {
       document.querySelector('#editor').focus();
       getSelection().removeAllRanges();
       getSelection().addRange(r);
-      const k = window.__keys = { frame: [], busy: [], drawn: [] };
-      let t0 = 0, handled = 0;
-      document.addEventListener('keydown', () => {
-        t0 = performance.now();
-        handled = 0;
-        requestAnimationFrame(() => {
-          const tf = performance.now();
-          k.frame.push(tf - t0);
-          setTimeout(() => {
-            const td = performance.now();
-            k.drawn.push(td - t0);
-            k.busy.push((handled || tf) - t0 + (td - tf));
-          }, 0);
-        });
-      }, true);
-      document.addEventListener('input', () => { handled = performance.now(); });
     });
-    await page.keyboard.type(' the patient tolerated it well and was sent home', { delay: 60 });
-    await page.waitForTimeout(200);
-    const keys = await page.evaluate(() => window.__keys);
+    const idle = await typeMeasured(' the patient tolerated it well and was sent home');
     const t0 = Date.now();
     await waitText('#save-status', 'Saved', 20000);
     const saveMs = Date.now() - t0;
@@ -542,16 +572,33 @@ describe('review page', { timeout: 30 * 60 * 1000 }, () => {
     assert.ok(saved.text.includes('tolerated it well'), 'the typed words were saved');
     assert.equal(textWords(saved).length, 9000 + 9, 'nine words were added');
 
+    // The same while the audio plays (the highlight moves on).
+    await page.evaluate(() => document.querySelector('#audio').play());
+    await page.waitForFunction(() => document.querySelector('#audio').currentTime > 0.5);
+    const playing = await typeMeasured(' and will return in two weeks');
+    assert.ok(await page.evaluate(() => !document.querySelector('#audio').paused), 'the audio played throughout');
+    await page.evaluate(() => document.querySelector('#audio').pause());
+    await waitText('#save-status', 'Saved', 20000);
+    assert.equal(textWords((await mt.transcript(env.perfId)).document).length, 9000 + 9 + 6, 'six more words were added');
+
     const f = (x) => x.toFixed(1);
-    console.log(`PERF words=9000 open_ms=${f(openMs)} keystroke_ms_p50=${f(pct(keys.frame, 0.5))} p95=${f(pct(keys.frame, 0.95))}`
-      + ` busy_ms_p50=${f(pct(keys.busy, 0.5))} busy_p95=${f(pct(keys.busy, 0.95))}`
-      + ` drawn_ms_p50=${f(pct(keys.drawn, 0.5))} drawn_p95=${f(pct(keys.drawn, 0.95))} autosave_ms=${saveMs} keys=${keys.frame.length}`);
+    const line = (k) => `paint_ms_p50=${f(pct(k.paint, 0.5))} p95=${f(pct(k.paint, 0.95))}`
+      + ` work_ms_p50=${f(pct(k.work, 0.5))} p95=${f(pct(k.work, 0.95))}`
+      + ` frame_ms_p50=${f(pct(k.frame, 0.5))} p95=${f(pct(k.frame, 0.95))} keys=${k.paint.length}`;
+    console.log(`PERF words=9000 load=${os.loadavg().map((x) => x.toFixed(2)).join(',')} open_ms=${f(openMs)} autosave_ms=${saveMs}`);
+    console.log(`PERF typing:  ${line(idle)}`);
+    console.log(`PERF playing: ${line(playing)}`);
     await shot('long');
     assert.ok(openMs < 1000, `open took ${openMs} ms`);
-    // The goal is one frame (16 ms) per keystroke; on a 2-core machine p50 meets it and p95
-    // runs a frame over, so the assertion allows two frames: it still fails on a real
-    // regression (a whole-document re-render took 1-3 s per key).
-    assert.ok(pct(keys.frame, 0.95) < 33, `keystroke p95 ${pct(keys.frame, 0.95)} ms`);
+    assert.equal(idle.paint.length, ' the patient tolerated it well and was sent home'.length, 'every key was traced');
+    // The goal is one frame (16 ms) from key to screen. On the shared 2-core test machine
+    // (load average about 7) input-to-paint is p50 19-27 ms and p95 28-64 ms, and most of
+    // each key's main-thread work is Chromium's own text insertion and painting, so the
+    // target is not asserted: these bounds fail on a real regression (a whole-document
+    // re-render took 1-3 s per key).
+    assert.ok(pct(idle.frame, 0.95) < 33, `keystroke to next frame p95 ${pct(idle.frame, 0.95)} ms`);
+    assert.ok(pct(idle.paint, 0.95) < 100, `keystroke input-to-paint p95 ${pct(idle.paint, 0.95)} ms`);
+    assert.ok(pct(playing.paint, 0.95) < 100, `keystroke input-to-paint while playing p95 ${pct(playing.paint, 0.95)} ms`);
   });
 
   it('the physician signs with confirmation; the signed text is read-only', async () => {
