@@ -192,6 +192,40 @@ fn a_misspelt_drug_becomes_the_closest_drug() {
 }
 
 #[test]
+fn common_drugs_win_over_obscure_sound_alikes() {
+    // Obscure names (Epixine, Panpurol) sound about as close; the common drug is
+    // still the one applied when drug cues are near.
+    assert_eq!(
+        fix("Start epicsabin 5 mg daily."),
+        "Start apixaban 5 mg daily."
+    );
+    assert_eq!(
+        fix("Continue panoprasil 40 mg daily."),
+        "Continue pantoprazole 40 mg daily."
+    );
+    // A misspelling that splits into two words ("warp heron") is still the drug.
+    assert_eq!(
+        fix("Start warpheron 5 mg daily."),
+        "Start warfarin 5 mg daily."
+    );
+    // Without drug cues it is only a suggestion.
+    let c = vocab().correct_text("The warpheron was noted.");
+    assert_eq!(c.text, "The warpheron was noted.");
+}
+
+#[test]
+fn neighbouring_words_are_not_swallowed() {
+    assert_eq!(
+        fix("He was started on a pantoprasole infusion."),
+        "He was started on a pantoprazole infusion."
+    );
+    assert_eq!(
+        fix("Continue Lycinoprol was held."),
+        "Continue lisinopril was held."
+    );
+}
+
+#[test]
 fn sound_alike_drugs_are_never_swapped_even_when_unsure() {
     for text in [
         "Continue hydroxyzine 25 mg at night.",

@@ -219,6 +219,10 @@ fn known_stem(lx: &Lexicon, w: &str) -> bool {
 /// misspelt drug name ambiguous.
 const AMBIGUOUS_DRUGS: f32 = 0.03;
 
+/// How much better an uncommon drug name must match than a common one to make
+/// the common one ambiguous.
+const OBSCURE_RIVAL_MARGIN: f32 = 0.05;
+
 /// Below this match evidence an uncommon drug name is not even suggested.
 const OBSCURE_DRUG_MIN: f32 = 0.6;
 
@@ -481,7 +485,9 @@ pub(crate) fn eval_window(
         let mut score = score.clamp(0.0, 1.0);
         // A word made of two ordinary words glued together ("Plancolin": plan
         // colon) is more likely a run-on than a misspelt diagnosis word.
-        if glued {
+        // A common drug with drug cues near is still a drug even when its misspelling
+        // happens to split into words ("warpheron": warp heron, "Aliquiz": ali quiz).
+        if glued && !(t.is_drug && t.tier <= Tier::CommonDrug && ctx) {
             score = score.min(APPLY - 0.01);
         }
         // Real words are changed only when the recogniser itself was unsure of them;
@@ -520,10 +526,21 @@ pub(crate) fn eval_window(
     }
     // Two drug names matching about equally well: the recogniser's output does not
     // say which one was meant, so the choice is left to the reviewer.
+    // A rarely prescribed name is a rival to a common drug only when it matches
+    // clearly better: dictated drugs are overwhelmingly the common ones, and among
+    // tens of thousands of obscure names one always sounds about as close
+    // ("epicsabin": apixaban, not Epixine).
     if let Some((d, _)) = &mut best[0] {
-        let rival = drug_evidence
-            .iter()
-            .any(|&(id, ev)| id != d.term && ev >= d.evidence - AMBIGUOUS_DRUGS);
+        let common = lx.terms[d.term as usize].tier <= Tier::CommonDrug;
+        let rival = drug_evidence.iter().any(|&(id, ev)| {
+            let obscure = lx.terms[id as usize].tier > Tier::CommonDrug;
+            id != d.term
+                && if common && obscure {
+                    ev >= d.evidence + OBSCURE_RIVAL_MARGIN
+                } else {
+                    ev >= d.evidence - AMBIGUOUS_DRUGS
+                }
+        });
         if rival {
             d.score = d.score.min(APPLY - 0.01);
         }
@@ -582,6 +599,27 @@ pub(crate) fn arbitrate_drugs(lx: &Lexicon, toks: &[Tok], cands: &mut Vec<Candid
         }
         true
     });
+}
+
+/// Where nested windows give the same term, keeps the one whose letters match it
+/// best, so a neighbouring word is not swallowed ("a pantoprasole": the "a" stays)
+/// while a split-off first syllable still is ("a Pixabin": apixaban).
+pub(crate) fn prefer_closest_span(cands: &mut Vec<Candidate>) {
+    let beaten: Vec<bool> = cands
+        .iter()
+        .map(|c| {
+            cands.iter().any(|d| {
+                let nested = (d.start >= c.start && d.start + d.len <= c.start + c.len)
+                    || (c.start >= d.start && c.start + c.len <= d.start + d.len);
+                d.term == c.term
+                    && nested
+                    && (d.start, d.len) != (c.start, c.len)
+                    && (d.evidence > c.evidence || (d.evidence == c.evidence && d.len < c.len))
+            })
+        })
+        .collect();
+    let mut it = beaten.into_iter();
+    cands.retain(|_| !it.next().unwrap_or(false));
 }
 
 /// Replaces custom "sounds like" phrases; the replaced tokens are locked.

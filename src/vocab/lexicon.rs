@@ -161,6 +161,12 @@ impl Lexicon {
             return;
         }
         self.medical_words.insert(entry.to_lowercase());
+        // Stereo and letter prefixes ("s-pantoprazole", "l-lysine", "d-dimer") are
+        // kept as known words but are not targets: a stray "a" or "is" before a
+        // misspelt drug would otherwise turn into the prefix.
+        if entry.as_bytes().get(1) == Some(&b'-') {
+            return;
+        }
         let key = key_of(entry);
         if key.chars().count() < 5 {
             return;

@@ -229,6 +229,7 @@ impl Vocabulary {
             c.score = b;
         }
         cands.retain(|c| c.score >= engine::SUGGEST);
+        engine::prefer_closest_span(&mut cands);
         cands.sort_by(|a, b| {
             b.score
                 .total_cmp(&a.score)
