@@ -62,6 +62,19 @@ fn split_words_are_joined() {
 }
 
 #[test]
+fn split_prefixes_are_joined() {
+    assert_eq!(
+        fix("No sub segmental filling defects."),
+        "No subsegmental filling defects."
+    );
+    assert_eq!(fix("Post prandial pain."), "Postprandial pain.");
+    // Two ordinary words that happen to spell a term stay apart.
+    for s in ["We will cut down the dose.", "She went to the post office."] {
+        assert_eq!(fix(s), s);
+    }
+}
+
+#[test]
 fn misspellings_are_fixed() {
     assert_eq!(
         fix("She takes metaprolol daily."),

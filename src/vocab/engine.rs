@@ -77,6 +77,16 @@ const NUMBER_WORDS: &[&str] = &[
     "half",
 ];
 
+/// Prefixes the recogniser writes as words of their own ("sub segmental",
+/// "extra luminal", "angio edema"): joined with the next word they may spell a term.
+const SPLIT_PREFIXES: &[&str] = &[
+    "sub", "post", "pre", "extra", "intra", "inter", "micro", "macro", "hyper", "hypo", "peri",
+    "para", "trans", "retro", "supra", "infra", "anti", "poly", "angio", "neuro", "cardio",
+    "gastro", "broncho", "pseudo", "non", "semi", "multi", "mid", "endo", "epi", "myo", "osteo",
+    "dys", "tachy", "brady", "hemi", "hydro", "thrombo", "electro", "echo", "uro", "nephro",
+    "hepato", "cysto", "arthro", "laparo",
+];
+
 /// A scored candidate change of `toks[start..start+len]`.
 #[derive(Debug, Clone)]
 pub(crate) struct Candidate {
@@ -352,6 +362,24 @@ pub(crate) fn eval_window(
                     code_distance: 0,
                     drug: t.is_drug,
                     drug_context: drug_context(toks, start, len),
+                });
+                return;
+            }
+            // A split-off prefix ("sub segmental", "post prandial") or a piece that is
+            // no word at all ("media stinal") joins into the listed term; two ordinary
+            // words ("cut down") are left alone. Only a space goes, so this is applied.
+            let prefix = words.len() == 2 && SPLIT_PREFIXES.contains(&words[0].as_str());
+            if t.tier == Tier::Medical && len == 2 && (prefix || !english.iter().all(|e| *e)) {
+                out.push(Candidate {
+                    start,
+                    len,
+                    term: id,
+                    score: 0.9,
+                    reason: "joined words spell a known term",
+                    evidence: 1.0,
+                    code_distance: 0,
+                    drug: false,
+                    drug_context: false,
                 });
                 return;
             }
