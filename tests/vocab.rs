@@ -62,6 +62,23 @@ fn split_words_are_joined() {
 }
 
 #[test]
+fn far_spellings_are_found_by_letters() {
+    // Swapped letters move the sound code three edits away (KPHLKSN vs SFLKSN);
+    // the symmetric-delete index still finds cephalexin one letter swap away.
+    let c = vocab().correct_text("Start cpehalexin 500 mg four times daily.");
+    assert_eq!(c.text, "Start cephalexin 500 mg four times daily.");
+    assert_eq!(c.corrections[0].reason, "near spelling of a known term");
+    // Real words near a term in spelling stay as they are.
+    for s in [
+        "The patient is walking better.",
+        "She takes cephalexin 500 mg four times daily.",
+        "He has a headache and a sore throat.",
+    ] {
+        assert_eq!(fix(s), s);
+    }
+}
+
+#[test]
 fn split_prefixes_are_joined() {
     assert_eq!(
         fix("No sub segmental filling defects."),

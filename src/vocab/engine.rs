@@ -4,6 +4,7 @@
 
 use super::lexicon::{key_of, normalise_phrase, Lexicon, Tier};
 use super::phonetic::PhoneticIndex;
+use super::symdelete::{DeleteIndex, MAX_EDITS};
 use super::token::{split_punct, Tok};
 use super::Correction;
 
@@ -300,6 +301,7 @@ fn suffix_of(w: &str) -> Option<&'static str> {
 pub(crate) fn eval_window(
     lx: &Lexicon,
     ix: &PhoneticIndex,
+    sd: &DeleteIndex,
     toks: &[Tok],
     locked: &[bool],
     start: usize,
@@ -417,6 +419,10 @@ pub(crate) fn eval_window(
     let none_english = english.iter().all(|e| !*e);
     let codes = ix.codes(&joined);
     ix.lookup(&codes, buf);
+    // A single word may also be a near spelling whose sound code drifted.
+    if len == 1 {
+        sd.lookup(&joined, buf);
+    }
     let ctx = drug_context(toks, start, len);
     let probs: Vec<f32> = toks[start..end].iter().filter_map(|t| t.prob).collect();
     let min_prob = probs.iter().copied().fold(f32::NAN, f32::min);
@@ -462,7 +468,8 @@ pub(crate) fn eval_window(
             continue;
         }
         let cd = ix.code_distance(&codes, id);
-        if cd > 2 {
+        // Far in sound, it must be close in letters (a symmetric-delete candidate).
+        if cd > 2 && strsim::damerau_levenshtein(&joined, &t.key) > MAX_EDITS {
             continue;
         }
         let dl = strsim::normalized_damerau_levenshtein(&joined, &t.key) as f32;
@@ -538,7 +545,9 @@ pub(crate) fn eval_window(
                     len,
                     term: id,
                     score,
-                    reason: if len == 1 {
+                    reason: if len == 1 && cd > 2 {
+                        "near spelling of a known term"
+                    } else if len == 1 {
                         "near spelling and sound of a known term"
                     } else {
                         "phonetic match of joined words"

@@ -20,10 +20,12 @@ mod commands;
 mod engine;
 mod lexicon;
 mod phonetic;
+mod symdelete;
 mod token;
 
 use lexicon::Lexicon;
 use phonetic::PhoneticIndex;
+use symdelete::DeleteIndex;
 use token::{split_punct, tokenize, Tok};
 
 /// Prompt budget in characters: Whisper keeps at most 224 prompt tokens and
@@ -78,6 +80,7 @@ pub struct Corrected {
 pub struct Vocabulary {
     lx: Lexicon,
     ix: PhoneticIndex,
+    sd: DeleteIndex,
 }
 
 impl Vocabulary {
@@ -91,7 +94,13 @@ impl Vocabulary {
         for (i, t) in lx.terms.iter().enumerate() {
             ix.insert(&t.key, i as u32);
         }
-        Vocabulary { lx, ix }
+        let sd = DeleteIndex::build(
+            lx.terms
+                .iter()
+                .enumerate()
+                .map(|(i, t)| (t.key.as_str(), i as u32)),
+        );
+        Vocabulary { lx, ix, sd }
     }
 
     /// Adds custom vocabulary files, in order (organisation, office, provider):
@@ -195,7 +204,7 @@ impl Vocabulary {
         for start in 0..toks.len() {
             for len in 1..=engine::MAX_WINDOW.min(toks.len() - start) {
                 engine::eval_window(
-                    &self.lx, &self.ix, &toks, &locked, start, len, &mut buf, &mut cands,
+                    &self.lx, &self.ix, &self.sd, &toks, &locked, start, len, &mut buf, &mut cands,
                 );
                 // No window reaches across punctuation: longer ones cannot match.
                 let last = &toks[start + len - 1];
