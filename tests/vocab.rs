@@ -79,6 +79,31 @@ fn far_spellings_are_found_by_letters() {
 }
 
 #[test]
+fn a_sound_alike_word_in_a_two_word_term_is_fixed() {
+    assert_eq!(
+        fix("Small left plural effusion."),
+        "Small left pleural effusion."
+    );
+    assert_eq!(
+        fix("Tear of the medial menuscus."),
+        "Tear of the medial meniscus."
+    );
+    assert_eq!(
+        fix("Take bismuth subsilicellate as needed."),
+        "Take bismuth subsalicylate as needed."
+    );
+    for s in [
+        "She is lactose intolerant.",
+        "The plural of the word.",
+        "Small left pleural effusion.",
+        "History of hypotension and heart disease.",
+        "He had a bad pain in his back.",
+    ] {
+        assert_eq!(fix(s), s);
+    }
+}
+
+#[test]
 fn split_prefixes_are_joined() {
     assert_eq!(
         fix("No sub segmental filling defects."),

@@ -20,6 +20,7 @@ mod commands;
 mod engine;
 mod lexicon;
 mod phonetic;
+mod phrases;
 mod symdelete;
 mod token;
 
@@ -197,6 +198,7 @@ impl Vocabulary {
         let mut toks = commands::apply(toks, &mut corrections);
         let mut locked: Vec<bool> = toks.iter().map(|t| t.text.starts_with('\n')).collect();
         engine::custom_phrases(&self.lx, &mut toks, &mut locked, &mut corrections);
+        phrases::fix_pairs(&self.lx, &self.ix, &mut toks, &mut locked, &mut corrections);
 
         // Score every window, then take the best non-overlapping ones.
         let mut cands = Vec::new();
