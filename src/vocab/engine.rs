@@ -419,10 +419,6 @@ pub(crate) fn eval_window(
     let none_english = english.iter().all(|e| !*e);
     let codes = ix.codes(&joined);
     ix.lookup(&codes, buf);
-    // A single word may also be a near spelling whose sound code drifted.
-    if len == 1 {
-        sd.lookup(&joined, buf);
-    }
     let ctx = drug_context(toks, start, len);
     let probs: Vec<f32> = toks[start..end].iter().filter_map(|t| t.prob).collect();
     let min_prob = probs.iter().copied().fold(f32::NAN, f32::min);
@@ -444,121 +440,132 @@ pub(crate) fn eval_window(
     let mut best: [Option<(Candidate, f32)>; 2] = [None, None];
     let mut drug_evidence: Vec<(u32, f32)> = Vec::new();
     let glued = len == 1 && glued_english(lx, &words[0]);
-    for &id in buf.iter() {
-        let t = &lx.terms[id as usize];
-        let tlen = t.key.chars().count();
-        if tlen * 10 < jlen * 7 || tlen * 10 > jlen * 14 {
-            continue;
+    // Sound-alike candidates first; a single word none of them fits may still be a
+    // near spelling whose sound code drifted (symmetric-delete candidates).
+    for round in 0..2 {
+        if round == 1 {
+            if len > 1 || best.iter().any(Option::is_some) {
+                break;
+            }
+            buf.clear();
+            sd.lookup(&joined, buf);
         }
-        // Never turn one real member of a sound-alike group into another.
-        if let Some(g) = lx.sound_alike.get(&t.key) {
-            if words.iter().any(|w| lx.sound_alike.get(w) == Some(g)) {
+        for &id in buf.iter() {
+            let t = &lx.terms[id as usize];
+            let tlen = t.key.chars().count();
+            if tlen * 10 < jlen * 7 || tlen * 10 > jlen * 14 {
                 continue;
             }
-        }
-        // Obscure drug names are not worth merging ordinary words for.
-        if len > 1 && !none_english && t.tier == Tier::Drug {
-            continue;
-        }
-        if len == 1 && suffix_of(&joined).is_some() && suffix_of(&joined) != suffix_of(&t.key) {
-            continue;
-        }
-        // "cut down" -> "cutdown" only respells real words.
-        if all_english && t.key == joined && t.tier == Tier::Medical {
-            continue;
-        }
-        let cd = ix.code_distance(&codes, id);
-        // Far in sound, it must be close in letters (a symmetric-delete candidate).
-        if cd > 2 && strsim::damerau_levenshtein(&joined, &t.key) > MAX_EDITS {
-            continue;
-        }
-        let dl = strsim::normalized_damerau_levenshtein(&joined, &t.key) as f32;
-        let jw = strsim::jaro_winkler(&joined, &t.key) as f32;
-        let ls = dl.max(jw - 0.15);
-        let accept = if all_english {
-            (cd == 0 && ls >= 0.7)
-                || (ctx
-                    && t.is_drug
-                    && t.tier <= Tier::CommonDrug
-                    && ls >= 0.6
-                    && ix.same_onset(&codes, id))
-                || (all_unsure && !t.is_drug && cd <= 1 && ls >= 0.6)
-        } else {
-            (cd == 0 && ls >= 0.5) || (cd <= 1 && ls >= 0.6) || ls >= 0.75
-        };
-        if !accept {
-            continue;
-        }
-        let tier_bonus = match t.tier {
-            Tier::Custom => 0.15,
-            Tier::CommonDrug => 0.15,
-            Tier::Drug => 0.01,
-            Tier::Medical => 0.0,
-        };
-        // A code distance counts less in a long code than in a short one.
-        let code_len = codes.iter().map(String::len).max().unwrap_or(1).max(3);
-        let code_sim = 1.0 - cd as f32 / code_len as f32;
-        let evidence = 0.5 * ls + 0.3 * code_sim;
-        let mut score = evidence + tier_bonus;
-        if ctx && t.is_drug {
-            score += 0.1;
-        }
-        if all_english {
-            score -= 0.05;
-        }
-        if none_english {
-            score += 0.08;
-        }
-        if proper_name {
-            score -= 0.15;
-        }
-        if !min_prob.is_nan() {
-            score += 0.2 * (0.7 - min_prob);
-        }
-        // Ranking uses the unclamped score: two targets both above 1.0 are not a tie.
-        let rank = score;
-        let mut score = score.clamp(0.0, 1.0);
-        // A word made of two ordinary words glued together ("Plancolin": plan
-        // colon) is more likely a run-on than a misspelt diagnosis word.
-        // A common drug with drug cues near is still a drug even when its misspelling
-        // happens to split into words ("warpheron": warp heron, "Aliquiz": ali quiz).
-        if glued && !(t.is_drug && t.tier <= Tier::CommonDrug && ctx) {
-            score = score.min(APPLY - 0.01);
-        }
-        // Real words are changed only when the recogniser itself was unsure of them;
-        // without its probabilities such a change stays a suggestion.
-        if all_english && (min_prob.is_nan() || min_prob >= 0.6) {
-            score = score.min(APPLY - 0.01);
-        }
+            // Never turn one real member of a sound-alike group into another.
+            if let Some(g) = lx.sound_alike.get(&t.key) {
+                if words.iter().any(|w| lx.sound_alike.get(w) == Some(g)) {
+                    continue;
+                }
+            }
+            // Obscure drug names are not worth merging ordinary words for.
+            if len > 1 && !none_english && t.tier == Tier::Drug {
+                continue;
+            }
+            if len == 1 && suffix_of(&joined).is_some() && suffix_of(&joined) != suffix_of(&t.key) {
+                continue;
+            }
+            // "cut down" -> "cutdown" only respells real words.
+            if all_english && t.key == joined && t.tier == Tier::Medical {
+                continue;
+            }
+            let cd = ix.code_distance(&codes, id);
+            // Far in sound, it must be close in letters (a symmetric-delete candidate).
+            if cd > 2 && strsim::damerau_levenshtein(&joined, &t.key) > MAX_EDITS {
+                continue;
+            }
+            let dl = strsim::normalized_damerau_levenshtein(&joined, &t.key) as f32;
+            let jw = strsim::jaro_winkler(&joined, &t.key) as f32;
+            let ls = dl.max(jw - 0.15);
+            let accept = if all_english {
+                (cd == 0 && ls >= 0.7)
+                    || (ctx
+                        && t.is_drug
+                        && t.tier <= Tier::CommonDrug
+                        && ls >= 0.6
+                        && ix.same_onset(&codes, id))
+                    || (all_unsure && !t.is_drug && cd <= 1 && ls >= 0.6)
+            } else {
+                (cd == 0 && ls >= 0.5) || (cd <= 1 && ls >= 0.6) || ls >= 0.75
+            };
+            if !accept {
+                continue;
+            }
+            let tier_bonus = match t.tier {
+                Tier::Custom => 0.15,
+                Tier::CommonDrug => 0.15,
+                Tier::Drug => 0.01,
+                Tier::Medical => 0.0,
+            };
+            // A code distance counts less in a long code than in a short one.
+            let code_len = codes.iter().map(String::len).max().unwrap_or(1).max(3);
+            let code_sim = 1.0 - cd as f32 / code_len as f32;
+            let evidence = 0.5 * ls + 0.3 * code_sim;
+            let mut score = evidence + tier_bonus;
+            if ctx && t.is_drug {
+                score += 0.1;
+            }
+            if all_english {
+                score -= 0.05;
+            }
+            if none_english {
+                score += 0.08;
+            }
+            if proper_name {
+                score -= 0.15;
+            }
+            if !min_prob.is_nan() {
+                score += 0.2 * (0.7 - min_prob);
+            }
+            // Ranking uses the unclamped score: two targets both above 1.0 are not a tie.
+            let rank = score;
+            let mut score = score.clamp(0.0, 1.0);
+            // A word made of two ordinary words glued together ("Plancolin": plan
+            // colon) is more likely a run-on than a misspelt diagnosis word.
+            // A common drug with drug cues near is still a drug even when its misspelling
+            // happens to split into words ("warpheron": warp heron, "Aliquiz": ali quiz).
+            if glued && !(t.is_drug && t.tier <= Tier::CommonDrug && ctx) {
+                score = score.min(APPLY - 0.01);
+            }
+            // Real words are changed only when the recogniser itself was unsure of them;
+            // without its probabilities such a change stays a suggestion.
+            if all_english && (min_prob.is_nan() || min_prob >= 0.6) {
+                score = score.min(APPLY - 0.01);
+            }
 
-        if t.is_drug {
-            drug_evidence.push((id, evidence));
-        }
-        let slot = &mut best[usize::from(!t.is_drug)];
-        if slot
-            .as_ref()
-            .is_none_or(|(b, r)| (score, rank) > (b.score, *r))
-        {
-            *slot = Some((
-                Candidate {
-                    start,
-                    len,
-                    term: id,
-                    score,
-                    reason: if len == 1 && cd > 2 {
-                        "near spelling of a known term"
-                    } else if len == 1 {
-                        "near spelling and sound of a known term"
-                    } else {
-                        "phonetic match of joined words"
+            if t.is_drug {
+                drug_evidence.push((id, evidence));
+            }
+            let slot = &mut best[usize::from(!t.is_drug)];
+            if slot
+                .as_ref()
+                .is_none_or(|(b, r)| (score, rank) > (b.score, *r))
+            {
+                *slot = Some((
+                    Candidate {
+                        start,
+                        len,
+                        term: id,
+                        score,
+                        reason: if len == 1 && cd > 2 {
+                            "near spelling of a known term"
+                        } else if len == 1 {
+                            "near spelling and sound of a known term"
+                        } else {
+                            "phonetic match of joined words"
+                        },
+                        evidence,
+                        code_distance: cd,
+                        drug: t.is_drug,
+                        drug_context: ctx,
                     },
-                    evidence,
-                    code_distance: cd,
-                    drug: t.is_drug,
-                    drug_context: ctx,
-                },
-                rank,
-            ));
+                    rank,
+                ));
+            }
         }
     }
     // Two drug names matching about equally well: the recogniser's output does not
@@ -638,14 +645,21 @@ pub(crate) fn arbitrate_drugs(lx: &Lexicon, toks: &[Tok], cands: &mut Vec<Candid
     });
 }
 
+/// The candidates (sorted by start) that start in `lo..hi`.
+pub(crate) fn starting_in(cands: &[Candidate], lo: usize, hi: usize) -> std::ops::Range<usize> {
+    cands.partition_point(|c| c.start < lo)..cands.partition_point(|c| c.start < hi)
+}
+
 /// Where nested windows give the same term, keeps the one whose letters match it
 /// best, so a neighbouring word is not swallowed ("a pantoprasole": the "a" stays)
-/// while a split-off first syllable still is ("a Pixabin": apixaban).
+/// while a split-off first syllable still is ("a Pixabin": apixaban). `cands`
+/// must be sorted by start.
 pub(crate) fn prefer_closest_span(cands: &mut Vec<Candidate>) {
     let beaten: Vec<bool> = cands
         .iter()
         .map(|c| {
-            cands.iter().any(|d| {
+            let near = starting_in(cands, c.start.saturating_sub(MAX_WINDOW), c.start + c.len);
+            cands[near].iter().any(|d| {
                 let nested = (d.start >= c.start && d.start + d.len <= c.start + c.len)
                     || (c.start >= d.start && c.start + c.len <= d.start + d.len);
                 d.term == c.term

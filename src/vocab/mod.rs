@@ -219,11 +219,13 @@ impl Vocabulary {
         cands.retain(|c| c.score >= engine::SUGGEST - 0.1);
         // A longer window whose term contains a shorter window's term explains more of
         // the speech ("co la cyst ectomy" is cholecystectomy, not "co la cystectomy").
+        // Candidates in text order, so each one is compared only with its neighbours.
+        cands.sort_by_key(|c| c.start);
         let boosts: Vec<f32> = cands
             .iter()
             .map(|d| {
                 let dk = &self.lx.terms[d.term as usize].key;
-                cands
+                cands[engine::starting_in(&cands, d.start, d.start + d.len)]
                     .iter()
                     .filter(|c| {
                         d.score >= engine::SUGGEST - 0.02

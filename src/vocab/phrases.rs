@@ -17,10 +17,11 @@ use super::Correction;
 /// ("disease", "presentation"): too weak to justify changing a real word.
 const DISTINCTIVE: u64 = 1_000_000;
 
-/// How the changed word matches the pair's partner: (code distance, letter similarity).
-fn sound_match(ix: &PhoneticIndex, word: &str, target: &str) -> Option<(usize, f32)> {
-    let (wk, tk) = (key_of(word), key_of(target));
-    if wk == tk || wk.len() < 3 {
+/// How the changed word (`wk`, its codes `wc`) matches the pair's partner:
+/// (code distance, letter similarity). Cheap letter checks come before encoding.
+fn sound_match(ix: &PhoneticIndex, wk: &str, wc: &[String], target: &str) -> Option<(usize, f32)> {
+    let tk = key_of(target);
+    if wk == tk || wk.len() < 3 || tk.len() * 2 < wk.len() || wk.len() * 2 < tk.len() {
         return None;
     }
     // Another form of the same word ("lactose intolerant") is grammar, not a mishearing.
@@ -32,17 +33,20 @@ fn sound_match(ix: &PhoneticIndex, word: &str, target: &str) -> Option<(usize, f
     if shared + 3 >= wk.len().min(tk.len()) {
         return None;
     }
-    let (wc, tc) = (ix.codes(&wk), ix.codes(&tk));
+    let ls = strsim::normalized_damerau_levenshtein(wk, &tk) as f32;
+    if ls < 0.5 {
+        return None;
+    }
+    let tc = ix.codes(&tk);
     // Listeners and recognisers rarely get the onset wrong ("kava" and "cava" share it).
     let onset = |c: &[String]| c.first().and_then(|c| c.chars().next());
-    if wk.chars().next() != tk.chars().next() && onset(&wc) != onset(&tc) {
+    if wk.chars().next() != tk.chars().next() && onset(wc) != onset(&tc) {
         return None;
     }
     let cd = wc
         .iter()
         .flat_map(|a| tc.iter().map(move |b| strsim::levenshtein(a, b)))
         .min()?;
-    let ls = strsim::normalized_damerau_levenshtein(&wk, &tk) as f32;
     ((cd == 0 && ls >= 0.5) || (cd == 1 && ls >= 0.75)).then_some((cd, ls))
 }
 
@@ -52,9 +56,11 @@ fn best_partner<'a>(
     word: &str,
     partners: &'a [String],
 ) -> Option<(&'a str, f32)> {
+    let wk = key_of(word);
+    let wc = ix.codes(&wk);
     partners
         .iter()
-        .filter_map(|p| sound_match(ix, word, p).map(|(cd, ls)| (p.as_str(), cd, ls)))
+        .filter_map(|p| sound_match(ix, &wk, &wc, p).map(|(cd, ls)| (p.as_str(), cd, ls)))
         .min_by(|a, b| a.1.cmp(&b.1).then(b.2.total_cmp(&a.2)))
         .map(|(p, cd, ls)| (p, if cd == 0 { 0.85 } else { 0.8 + 0.05 * ls }))
 }
@@ -82,7 +88,8 @@ pub(crate) fn fix_pairs(
         if !trail.is_empty() || !lead.is_empty() || !plain(&a) || !plain(&b) {
             continue;
         }
-        if lx.phrase_pairs.contains(&format!("{a} {b}")) {
+        let anchored = |w: &str| distinctive(w) || lx.phrase_seconds.contains_key(w);
+        if !(anchored(&a) || anchored(&b)) || lx.phrase_pairs.contains(&format!("{a} {b}")) {
             continue;
         }
         // Which word to change: beside a distinctive anchor, one that is no medical
@@ -132,12 +139,13 @@ mod tests {
     #[test]
     fn matches_sound_alikes_not_other_forms() {
         let ix = PhoneticIndex::new();
-        assert!(sound_match(&ix, "plural", "pleural").is_some());
-        assert!(sound_match(&ix, "kava", "cava").is_some());
+        let m = |w: &str, t: &str| sound_match(&ix, w, &ix.codes(w), t);
+        assert!(m("plural", "pleural").is_some());
+        assert!(m("kava", "cava").is_some());
         // Another form of the same word, the word itself, unlike sounds.
-        assert!(sound_match(&ix, "intolerant", "intolerance").is_none());
-        assert!(sound_match(&ix, "pleural", "pleural").is_none());
-        assert!(sound_match(&ix, "plural", "pulmonary").is_none());
+        assert!(m("intolerant", "intolerance").is_none());
+        assert!(m("pleural", "pleural").is_none());
+        assert!(m("plural", "pulmonary").is_none());
     }
 
     #[test]
