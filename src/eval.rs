@@ -391,29 +391,75 @@ pub fn score(reference: &str, hypothesis: &str, terms: &[String]) -> Score {
         ref_words: r.len(),
         ..Score::default()
     };
+    let forms = TermForms::new(reference, hypothesis);
     for term in terms {
-        let t = normalize(term);
-        if t.is_empty() {
-            continue;
-        }
-        let in_ref = count_runs(&r, &t);
-        let in_hyp = count_runs(&h, &t);
+        let (in_ref, in_hyp) = forms.count(term);
         s.terms += in_ref;
         s.terms_found += in_hyp.min(in_ref);
     }
     s
 }
 
+/// Joins words written with a hyphen ("pre-eclampsia" -> "preeclampsia").
+fn close_hyphens(text: &str) -> String {
+    let chars: Vec<char> = text.chars().collect();
+    chars
+        .iter()
+        .enumerate()
+        .filter(|&(i, &c)| {
+            !(c == '-'
+                && i > 0
+                && chars[i - 1].is_alphabetic()
+                && chars.get(i + 1).is_some_and(|n| n.is_alphabetic()))
+        })
+        .map(|(_, c)| *c)
+        .collect()
+}
+
+/// Reference and hypothesis normalised twice: hyphens as spaces, and hyphenated
+/// words closed up. A term counts as present in either reading, because
+/// "intra-articular" and "intraarticular", "pre-eclampsia" and "preeclampsia" are
+/// one word spelt two accepted ways; an open spelling ("extra luminal" for
+/// "extraluminal") still counts as a miss.
+struct TermForms {
+    r: Vec<String>,
+    h: Vec<String>,
+    r_closed: Vec<String>,
+    h_closed: Vec<String>,
+}
+
+impl TermForms {
+    fn new(reference: &str, hypothesis: &str) -> Self {
+        TermForms {
+            r: normalize(reference),
+            h: normalize(hypothesis),
+            r_closed: normalize(&close_hyphens(reference)),
+            h_closed: normalize(&close_hyphens(hypothesis)),
+        }
+    }
+
+    /// Occurrences of `term` in the reference and in the hypothesis.
+    fn count(&self, term: &str) -> (usize, usize) {
+        let t = normalize(term);
+        let tc = normalize(&close_hyphens(term));
+        if t.is_empty() {
+            return (0, 0);
+        }
+        let in_ref = count_runs(&self.r, &t).max(count_runs(&self.r_closed, &tc));
+        let in_hyp = count_runs(&self.h, &t).max(count_runs(&self.h_closed, &tc));
+        (in_ref, in_hyp)
+    }
+}
+
 /// The terms with fewer occurrences in the hypothesis than in the reference, with
 /// how many occurrences are missing.
 pub fn missed_terms(reference: &str, hypothesis: &str, terms: &[String]) -> Vec<(String, usize)> {
-    let r = normalize(reference);
-    let h = normalize(hypothesis);
+    let forms = TermForms::new(reference, hypothesis);
     terms
         .iter()
         .filter_map(|term| {
-            let t = normalize(term);
-            let missing = count_runs(&r, &t).saturating_sub(count_runs(&h, &t));
+            let (in_ref, in_hyp) = forms.count(term);
+            let missing = in_ref.saturating_sub(in_hyp);
             (missing > 0).then(|| (term.clone(), missing))
         })
         .collect()
@@ -494,5 +540,23 @@ mod tests {
             &terms,
         );
         assert_eq!(missed, vec![("lisinopril".to_string(), 1)]);
+    }
+
+    #[test]
+    fn hyphenated_and_closed_spellings_are_one_term() {
+        let terms = vec!["preeclampsia".to_string(), "intra-articular".to_string()];
+        let s = score(
+            "preeclampsia; an intra-articular injection",
+            "pre-eclampsia; an intraarticular injection",
+            &terms,
+        );
+        assert_eq!((s.terms, s.terms_found), (2, 2));
+        // An open spelling is still a split word, not the term.
+        let s = score(
+            "preeclampsia; an intra-articular injection",
+            "pre eclampsia; an intra articular injection",
+            &terms,
+        );
+        assert_eq!((s.terms, s.terms_found), (2, 1));
     }
 }

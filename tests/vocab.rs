@@ -62,6 +62,61 @@ fn split_words_are_joined() {
 }
 
 #[test]
+fn far_spellings_are_found_by_letters() {
+    // Swapped letters move the sound code three edits away (KPHLKSN vs SFLKSN);
+    // the symmetric-delete index still finds cephalexin one letter swap away.
+    let c = vocab().correct_text("Start cpehalexin 500 mg four times daily.");
+    assert_eq!(c.text, "Start cephalexin 500 mg four times daily.");
+    assert_eq!(c.corrections[0].reason, "near spelling of a known term");
+    // Real words near a term in spelling stay as they are.
+    for s in [
+        "The patient is walking better.",
+        "She takes cephalexin 500 mg four times daily.",
+        "He has a headache and a sore throat.",
+    ] {
+        assert_eq!(fix(s), s);
+    }
+}
+
+#[test]
+fn a_sound_alike_word_in_a_two_word_term_is_fixed() {
+    assert_eq!(
+        fix("Small left plural effusion."),
+        "Small left pleural effusion."
+    );
+    assert_eq!(
+        fix("Tear of the medial menuscus."),
+        "Tear of the medial meniscus."
+    );
+    assert_eq!(
+        fix("Take bismuth subsilicellate as needed."),
+        "Take bismuth subsalicylate as needed."
+    );
+    for s in [
+        "She is lactose intolerant.",
+        "The plural of the word.",
+        "Small left pleural effusion.",
+        "History of hypotension and heart disease.",
+        "He had a bad pain in his back.",
+    ] {
+        assert_eq!(fix(s), s);
+    }
+}
+
+#[test]
+fn split_prefixes_are_joined() {
+    assert_eq!(
+        fix("No sub segmental filling defects."),
+        "No subsegmental filling defects."
+    );
+    assert_eq!(fix("Post prandial pain."), "Postprandial pain.");
+    // Two ordinary words that happen to spell a term stay apart.
+    for s in ["We will cut down the dose.", "She went to the post office."] {
+        assert_eq!(fix(s), s);
+    }
+}
+
+#[test]
 fn misspellings_are_fixed() {
     assert_eq!(
         fix("She takes metaprolol daily."),
@@ -188,6 +243,40 @@ fn a_misspelt_drug_becomes_the_closest_drug() {
             .all(|x| x.to != "Losartan" && x.to != "losartan"),
         "{:?}",
         c.corrections
+    );
+}
+
+#[test]
+fn common_drugs_win_over_obscure_sound_alikes() {
+    // Obscure names (Epixine, Panpurol) sound about as close; the common drug is
+    // still the one applied when drug cues are near.
+    assert_eq!(
+        fix("Start epicsabin 5 mg daily."),
+        "Start apixaban 5 mg daily."
+    );
+    assert_eq!(
+        fix("Continue panoprasil 40 mg daily."),
+        "Continue pantoprazole 40 mg daily."
+    );
+    // A misspelling that splits into two words ("warp heron") is still the drug.
+    assert_eq!(
+        fix("Start warpheron 5 mg daily."),
+        "Start warfarin 5 mg daily."
+    );
+    // Without drug cues it is only a suggestion.
+    let c = vocab().correct_text("The warpheron was noted.");
+    assert_eq!(c.text, "The warpheron was noted.");
+}
+
+#[test]
+fn neighbouring_words_are_not_swallowed() {
+    assert_eq!(
+        fix("He was started on a pantoprasole infusion."),
+        "He was started on a pantoprazole infusion."
+    );
+    assert_eq!(
+        fix("Continue Lycinoprol was held."),
+        "Continue lisinopril was held."
     );
 }
 

@@ -4,6 +4,7 @@
 
 use super::lexicon::{key_of, normalise_phrase, Lexicon, Tier};
 use super::phonetic::PhoneticIndex;
+use super::symdelete::{DeleteIndex, MAX_EDITS};
 use super::token::{split_punct, Tok};
 use super::Correction;
 
@@ -75,6 +76,16 @@ const NUMBER_WORDS: &[&str] = &[
     "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "twenty",
     "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety", "hundred", "thousand",
     "half",
+];
+
+/// Prefixes the recogniser writes as words of their own ("sub segmental",
+/// "extra luminal", "angio edema"): joined with the next word they may spell a term.
+const SPLIT_PREFIXES: &[&str] = &[
+    "sub", "post", "pre", "extra", "intra", "inter", "micro", "macro", "hyper", "hypo", "peri",
+    "para", "trans", "retro", "supra", "infra", "anti", "poly", "angio", "neuro", "cardio",
+    "gastro", "broncho", "pseudo", "non", "semi", "multi", "mid", "endo", "epi", "myo", "osteo",
+    "dys", "tachy", "brady", "hemi", "hydro", "thrombo", "electro", "echo", "uro", "nephro",
+    "hepato", "cysto", "arthro", "laparo",
 ];
 
 /// A scored candidate change of `toks[start..start+len]`.
@@ -219,6 +230,10 @@ fn known_stem(lx: &Lexicon, w: &str) -> bool {
 /// misspelt drug name ambiguous.
 const AMBIGUOUS_DRUGS: f32 = 0.03;
 
+/// How much better an uncommon drug name must match than a common one to make
+/// the common one ambiguous.
+const OBSCURE_RIVAL_MARGIN: f32 = 0.05;
+
 /// Below this match evidence an uncommon drug name is not even suggested.
 const OBSCURE_DRUG_MIN: f32 = 0.6;
 
@@ -286,6 +301,7 @@ fn suffix_of(w: &str) -> Option<&'static str> {
 pub(crate) fn eval_window(
     lx: &Lexicon,
     ix: &PhoneticIndex,
+    sd: &DeleteIndex,
     toks: &[Tok],
     locked: &[bool],
     start: usize,
@@ -351,6 +367,24 @@ pub(crate) fn eval_window(
                 });
                 return;
             }
+            // A split-off prefix ("sub segmental", "post prandial") or a piece that is
+            // no word at all ("media stinal") joins into the listed term; two ordinary
+            // words ("cut down") are left alone. Only a space goes, so this is applied.
+            let prefix = words.len() == 2 && SPLIT_PREFIXES.contains(&words[0].as_str());
+            if t.tier == Tier::Medical && len == 2 && (prefix || !english.iter().all(|e| *e)) {
+                out.push(Candidate {
+                    start,
+                    len,
+                    term: id,
+                    score: 0.9,
+                    reason: "joined words spell a known term",
+                    evidence: 1.0,
+                    code_distance: 0,
+                    drug: false,
+                    drug_context: false,
+                });
+                return;
+            }
         }
     }
     let medical: Vec<bool> = words
@@ -406,124 +440,151 @@ pub(crate) fn eval_window(
     let mut best: [Option<(Candidate, f32)>; 2] = [None, None];
     let mut drug_evidence: Vec<(u32, f32)> = Vec::new();
     let glued = len == 1 && glued_english(lx, &words[0]);
-    for &id in buf.iter() {
-        let t = &lx.terms[id as usize];
-        let tlen = t.key.chars().count();
-        if tlen * 10 < jlen * 7 || tlen * 10 > jlen * 14 {
-            continue;
+    // Sound-alike candidates first; a single word none of them fits may still be a
+    // near spelling whose sound code drifted (symmetric-delete candidates).
+    for round in 0..2 {
+        if round == 1 {
+            if len > 1 || best.iter().any(Option::is_some) {
+                break;
+            }
+            buf.clear();
+            sd.lookup(&joined, buf);
         }
-        // Never turn one real member of a sound-alike group into another.
-        if let Some(g) = lx.sound_alike.get(&t.key) {
-            if words.iter().any(|w| lx.sound_alike.get(w) == Some(g)) {
+        for &id in buf.iter() {
+            let t = &lx.terms[id as usize];
+            let tlen = t.key.chars().count();
+            if tlen * 10 < jlen * 7 || tlen * 10 > jlen * 14 {
                 continue;
             }
-        }
-        // Obscure drug names are not worth merging ordinary words for.
-        if len > 1 && !none_english && t.tier == Tier::Drug {
-            continue;
-        }
-        if len == 1 && suffix_of(&joined).is_some() && suffix_of(&joined) != suffix_of(&t.key) {
-            continue;
-        }
-        // "cut down" -> "cutdown" only respells real words.
-        if all_english && t.key == joined && t.tier == Tier::Medical {
-            continue;
-        }
-        let cd = ix.code_distance(&codes, id);
-        if cd > 2 {
-            continue;
-        }
-        let dl = strsim::normalized_damerau_levenshtein(&joined, &t.key) as f32;
-        let jw = strsim::jaro_winkler(&joined, &t.key) as f32;
-        let ls = dl.max(jw - 0.15);
-        let accept = if all_english {
-            (cd == 0 && ls >= 0.7)
-                || (ctx
-                    && t.is_drug
-                    && t.tier <= Tier::CommonDrug
-                    && ls >= 0.6
-                    && ix.same_onset(&codes, id))
-                || (all_unsure && !t.is_drug && cd <= 1 && ls >= 0.6)
-        } else {
-            (cd == 0 && ls >= 0.5) || (cd <= 1 && ls >= 0.6) || ls >= 0.75
-        };
-        if !accept {
-            continue;
-        }
-        let tier_bonus = match t.tier {
-            Tier::Custom => 0.15,
-            Tier::CommonDrug => 0.15,
-            Tier::Drug => 0.01,
-            Tier::Medical => 0.0,
-        };
-        // A code distance counts less in a long code than in a short one.
-        let code_len = codes.iter().map(String::len).max().unwrap_or(1).max(3);
-        let code_sim = 1.0 - cd as f32 / code_len as f32;
-        let evidence = 0.5 * ls + 0.3 * code_sim;
-        let mut score = evidence + tier_bonus;
-        if ctx && t.is_drug {
-            score += 0.1;
-        }
-        if all_english {
-            score -= 0.05;
-        }
-        if none_english {
-            score += 0.08;
-        }
-        if proper_name {
-            score -= 0.15;
-        }
-        if !min_prob.is_nan() {
-            score += 0.2 * (0.7 - min_prob);
-        }
-        // Ranking uses the unclamped score: two targets both above 1.0 are not a tie.
-        let rank = score;
-        let mut score = score.clamp(0.0, 1.0);
-        // A word made of two ordinary words glued together ("Plancolin": plan
-        // colon) is more likely a run-on than a misspelt diagnosis word.
-        if glued {
-            score = score.min(APPLY - 0.01);
-        }
-        // Real words are changed only when the recogniser itself was unsure of them;
-        // without its probabilities such a change stays a suggestion.
-        if all_english && (min_prob.is_nan() || min_prob >= 0.6) {
-            score = score.min(APPLY - 0.01);
-        }
+            // Never turn one real member of a sound-alike group into another.
+            if let Some(g) = lx.sound_alike.get(&t.key) {
+                if words.iter().any(|w| lx.sound_alike.get(w) == Some(g)) {
+                    continue;
+                }
+            }
+            // Obscure drug names are not worth merging ordinary words for.
+            if len > 1 && !none_english && t.tier == Tier::Drug {
+                continue;
+            }
+            if len == 1 && suffix_of(&joined).is_some() && suffix_of(&joined) != suffix_of(&t.key) {
+                continue;
+            }
+            // "cut down" -> "cutdown" only respells real words.
+            if all_english && t.key == joined && t.tier == Tier::Medical {
+                continue;
+            }
+            let cd = ix.code_distance(&codes, id);
+            // Far in sound, it must be close in letters (a symmetric-delete candidate).
+            if cd > 2 && strsim::damerau_levenshtein(&joined, &t.key) > MAX_EDITS {
+                continue;
+            }
+            let dl = strsim::normalized_damerau_levenshtein(&joined, &t.key) as f32;
+            let jw = strsim::jaro_winkler(&joined, &t.key) as f32;
+            let ls = dl.max(jw - 0.15);
+            let accept = if all_english {
+                (cd == 0 && ls >= 0.7)
+                    || (ctx
+                        && t.is_drug
+                        && t.tier <= Tier::CommonDrug
+                        && ls >= 0.6
+                        && ix.same_onset(&codes, id))
+                    || (all_unsure && !t.is_drug && cd <= 1 && ls >= 0.6)
+            } else {
+                (cd == 0 && ls >= 0.5) || (cd <= 1 && ls >= 0.6) || ls >= 0.75
+            };
+            if !accept {
+                continue;
+            }
+            let tier_bonus = match t.tier {
+                Tier::Custom => 0.15,
+                Tier::CommonDrug => 0.15,
+                Tier::Drug => 0.01,
+                Tier::Medical => 0.0,
+            };
+            // A code distance counts less in a long code than in a short one.
+            let code_len = codes.iter().map(String::len).max().unwrap_or(1).max(3);
+            let code_sim = 1.0 - cd as f32 / code_len as f32;
+            let evidence = 0.5 * ls + 0.3 * code_sim;
+            let mut score = evidence + tier_bonus;
+            if ctx && t.is_drug {
+                score += 0.1;
+            }
+            if all_english {
+                score -= 0.05;
+            }
+            if none_english {
+                score += 0.08;
+            }
+            if proper_name {
+                score -= 0.15;
+            }
+            if !min_prob.is_nan() {
+                score += 0.2 * (0.7 - min_prob);
+            }
+            // Ranking uses the unclamped score: two targets both above 1.0 are not a tie.
+            let rank = score;
+            let mut score = score.clamp(0.0, 1.0);
+            // A word made of two ordinary words glued together ("Plancolin": plan
+            // colon) is more likely a run-on than a misspelt diagnosis word.
+            // A common drug with drug cues near is still a drug even when its misspelling
+            // happens to split into words ("warpheron": warp heron, "Aliquiz": ali quiz).
+            if glued && !(t.is_drug && t.tier <= Tier::CommonDrug && ctx) {
+                score = score.min(APPLY - 0.01);
+            }
+            // Real words are changed only when the recogniser itself was unsure of them;
+            // without its probabilities such a change stays a suggestion.
+            if all_english && (min_prob.is_nan() || min_prob >= 0.6) {
+                score = score.min(APPLY - 0.01);
+            }
 
-        if t.is_drug {
-            drug_evidence.push((id, evidence));
-        }
-        let slot = &mut best[usize::from(!t.is_drug)];
-        if slot
-            .as_ref()
-            .is_none_or(|(b, r)| (score, rank) > (b.score, *r))
-        {
-            *slot = Some((
-                Candidate {
-                    start,
-                    len,
-                    term: id,
-                    score,
-                    reason: if len == 1 {
-                        "near spelling and sound of a known term"
-                    } else {
-                        "phonetic match of joined words"
+            if t.is_drug {
+                drug_evidence.push((id, evidence));
+            }
+            let slot = &mut best[usize::from(!t.is_drug)];
+            if slot
+                .as_ref()
+                .is_none_or(|(b, r)| (score, rank) > (b.score, *r))
+            {
+                *slot = Some((
+                    Candidate {
+                        start,
+                        len,
+                        term: id,
+                        score,
+                        reason: if len == 1 && cd > 2 {
+                            "near spelling of a known term"
+                        } else if len == 1 {
+                            "near spelling and sound of a known term"
+                        } else {
+                            "phonetic match of joined words"
+                        },
+                        evidence,
+                        code_distance: cd,
+                        drug: t.is_drug,
+                        drug_context: ctx,
                     },
-                    evidence,
-                    code_distance: cd,
-                    drug: t.is_drug,
-                    drug_context: ctx,
-                },
-                rank,
-            ));
+                    rank,
+                ));
+            }
         }
     }
     // Two drug names matching about equally well: the recogniser's output does not
     // say which one was meant, so the choice is left to the reviewer.
+    // A rarely prescribed name is a rival to a common drug only when it matches
+    // clearly better: dictated drugs are overwhelmingly the common ones, and among
+    // tens of thousands of obscure names one always sounds about as close
+    // ("epicsabin": apixaban, not Epixine).
     if let Some((d, _)) = &mut best[0] {
-        let rival = drug_evidence
-            .iter()
-            .any(|&(id, ev)| id != d.term && ev >= d.evidence - AMBIGUOUS_DRUGS);
+        let common = lx.terms[d.term as usize].tier <= Tier::CommonDrug;
+        let rival = drug_evidence.iter().any(|&(id, ev)| {
+            let obscure = lx.terms[id as usize].tier > Tier::CommonDrug;
+            id != d.term
+                && if common && obscure {
+                    ev >= d.evidence + OBSCURE_RIVAL_MARGIN
+                } else {
+                    ev >= d.evidence - AMBIGUOUS_DRUGS
+                }
+        });
         if rival {
             d.score = d.score.min(APPLY - 0.01);
         }
@@ -582,6 +643,34 @@ pub(crate) fn arbitrate_drugs(lx: &Lexicon, toks: &[Tok], cands: &mut Vec<Candid
         }
         true
     });
+}
+
+/// The candidates (sorted by start) that start in `lo..hi`.
+pub(crate) fn starting_in(cands: &[Candidate], lo: usize, hi: usize) -> std::ops::Range<usize> {
+    cands.partition_point(|c| c.start < lo)..cands.partition_point(|c| c.start < hi)
+}
+
+/// Where nested windows give the same term, keeps the one whose letters match it
+/// best, so a neighbouring word is not swallowed ("a pantoprasole": the "a" stays)
+/// while a split-off first syllable still is ("a Pixabin": apixaban). `cands`
+/// must be sorted by start.
+pub(crate) fn prefer_closest_span(cands: &mut Vec<Candidate>) {
+    let beaten: Vec<bool> = cands
+        .iter()
+        .map(|c| {
+            let near = starting_in(cands, c.start.saturating_sub(MAX_WINDOW), c.start + c.len);
+            cands[near].iter().any(|d| {
+                let nested = (d.start >= c.start && d.start + d.len <= c.start + c.len)
+                    || (c.start >= d.start && c.start + c.len <= d.start + d.len);
+                d.term == c.term
+                    && nested
+                    && (d.start, d.len) != (c.start, c.len)
+                    && (d.evidence > c.evidence || (d.evidence == c.evidence && d.len < c.len))
+            })
+        })
+        .collect();
+    let mut it = beaten.into_iter();
+    cands.retain(|_| !it.next().unwrap_or(false));
 }
 
 /// Replaces custom "sounds like" phrases; the replaced tokens are locked.

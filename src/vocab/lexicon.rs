@@ -64,6 +64,7 @@ const ABBREVIATIONS: &str = include_str!("../../vocab/abbreviations.txt");
 const ENGLISH: &str = include_str!("../../vocab/english.txt");
 const BIGRAMS: &str = include_str!("../../vocab/english-bigrams.txt");
 const SOUND_ALIKES: &str = include_str!("../../vocab/sound-alikes.txt");
+const PHRASES: &str = include_str!("../../vocab/phrases.txt");
 
 /// English words at least this frequent (Google Books counts) are ordinary words:
 /// a drug or ICD word that common is not used as a correction target.
@@ -99,6 +100,12 @@ pub(crate) struct Lexicon {
     pub phrases: HashMap<String, String>,
     /// Longest phrase in words.
     pub max_phrase_words: usize,
+    /// Two-word terms ("pleural effusion"), lowercase, one space.
+    pub phrase_pairs: HashSet<String>,
+    /// Second word of a two-word term -> the first words it is used with.
+    pub phrase_firsts: HashMap<String, Vec<String>>,
+    /// First word of a two-word term -> the second words it is used with.
+    pub phrase_seconds: HashMap<String, Vec<String>>,
 }
 
 fn lines(text: &str) -> impl Iterator<Item = &str> {
@@ -138,6 +145,9 @@ impl Lexicon {
                 lx.add(l, Tier::Medical, false);
             }
         }
+        for l in lines(PHRASES) {
+            lx.add_pair(l);
+        }
         for (group, l) in lines(SOUND_ALIKES).enumerate() {
             for member in l.split('|') {
                 let key = key_of(member);
@@ -158,9 +168,18 @@ impl Lexicon {
             }
         }
         if entry.contains(' ') {
+            if is_drug && entry.split(' ').count() == 2 {
+                self.add_pair(&entry.to_lowercase());
+            }
             return;
         }
         self.medical_words.insert(entry.to_lowercase());
+        // Stereo and letter prefixes ("s-pantoprazole", "l-lysine", "d-dimer") are
+        // kept as known words but are not targets: a stray "a" or "is" before a
+        // misspelt drug would otherwise turn into the prefix.
+        if entry.as_bytes().get(1) == Some(&b'-') {
+            return;
+        }
         let key = key_of(entry);
         if key.chars().count() < 5 {
             return;
@@ -184,6 +203,24 @@ impl Lexicon {
             tier,
             is_drug,
         });
+    }
+
+    /// Adds a two-word term ("vena cava").
+    fn add_pair(&mut self, pair: &str) {
+        let Some((a, b)) = pair.split_once(' ') else {
+            return;
+        };
+        if !self.phrase_pairs.insert(pair.to_string()) {
+            return;
+        }
+        self.phrase_firsts
+            .entry(b.to_string())
+            .or_default()
+            .push(a.to_string());
+        self.phrase_seconds
+            .entry(a.to_string())
+            .or_default()
+            .push(b.to_string());
     }
 
     /// Reads custom layers in order; later entries for the same term win.

@@ -20,10 +20,13 @@ mod commands;
 mod engine;
 mod lexicon;
 mod phonetic;
+mod phrases;
+mod symdelete;
 mod token;
 
 use lexicon::Lexicon;
 use phonetic::PhoneticIndex;
+use symdelete::DeleteIndex;
 use token::{split_punct, tokenize, Tok};
 
 /// Prompt budget in characters: Whisper keeps at most 224 prompt tokens and
@@ -78,6 +81,7 @@ pub struct Corrected {
 pub struct Vocabulary {
     lx: Lexicon,
     ix: PhoneticIndex,
+    sd: DeleteIndex,
 }
 
 impl Vocabulary {
@@ -91,7 +95,13 @@ impl Vocabulary {
         for (i, t) in lx.terms.iter().enumerate() {
             ix.insert(&t.key, i as u32);
         }
-        Vocabulary { lx, ix }
+        let sd = DeleteIndex::build(
+            lx.terms
+                .iter()
+                .enumerate()
+                .map(|(i, t)| (t.key.as_str(), i as u32)),
+        );
+        Vocabulary { lx, ix, sd }
     }
 
     /// Adds custom vocabulary files, in order (organisation, office, provider):
@@ -188,6 +198,7 @@ impl Vocabulary {
         let mut toks = commands::apply(toks, &mut corrections);
         let mut locked: Vec<bool> = toks.iter().map(|t| t.text.starts_with('\n')).collect();
         engine::custom_phrases(&self.lx, &mut toks, &mut locked, &mut corrections);
+        phrases::fix_pairs(&self.lx, &self.ix, &mut toks, &mut locked, &mut corrections);
 
         // Score every window, then take the best non-overlapping ones.
         let mut cands = Vec::new();
@@ -195,7 +206,7 @@ impl Vocabulary {
         for start in 0..toks.len() {
             for len in 1..=engine::MAX_WINDOW.min(toks.len() - start) {
                 engine::eval_window(
-                    &self.lx, &self.ix, &toks, &locked, start, len, &mut buf, &mut cands,
+                    &self.lx, &self.ix, &self.sd, &toks, &locked, start, len, &mut buf, &mut cands,
                 );
                 // No window reaches across punctuation: longer ones cannot match.
                 let last = &toks[start + len - 1];
@@ -208,11 +219,13 @@ impl Vocabulary {
         cands.retain(|c| c.score >= engine::SUGGEST - 0.1);
         // A longer window whose term contains a shorter window's term explains more of
         // the speech ("co la cyst ectomy" is cholecystectomy, not "co la cystectomy").
+        // Candidates in text order, so each one is compared only with its neighbours.
+        cands.sort_by_key(|c| c.start);
         let boosts: Vec<f32> = cands
             .iter()
             .map(|d| {
                 let dk = &self.lx.terms[d.term as usize].key;
-                cands
+                cands[engine::starting_in(&cands, d.start, d.start + d.len)]
                     .iter()
                     .filter(|c| {
                         d.score >= engine::SUGGEST - 0.02
@@ -229,6 +242,7 @@ impl Vocabulary {
             c.score = b;
         }
         cands.retain(|c| c.score >= engine::SUGGEST);
+        engine::prefer_closest_span(&mut cands);
         cands.sort_by(|a, b| {
             b.score
                 .total_cmp(&a.score)

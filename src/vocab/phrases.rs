@@ -1,0 +1,158 @@
+//! Two-word phrase terms ("pleural effusion", "vena cava", "insulin glargine").
+//!
+//! The recogniser often gets one word of a medical phrase as an ordinary
+//! sound-alike ("plural effusion", "vena kava"). A single-word pass cannot touch
+//! those: the wrong word is real English. Here the other word of a known pair
+//! anchors the phrase: when it is distinctive (not everyday English) and the
+//! word beside it sounds like the pair's partner, the partner is written. Pairs
+//! come from ICD-10-CM descriptions (`vocab/phrases.txt`) and two-word drug names.
+
+use super::engine::{merge, APPLY};
+use super::lexicon::{key_of, Lexicon};
+use super::phonetic::PhoneticIndex;
+use super::token::{split_punct, Tok};
+use super::Correction;
+
+/// Anchors more frequent than this in English books are everyday words
+/// ("disease", "presentation"): too weak to justify changing a real word.
+const DISTINCTIVE: u64 = 1_000_000;
+
+/// How the changed word (`wk`, its codes `wc`) matches the pair's partner:
+/// (code distance, letter similarity). Cheap letter checks come before encoding.
+fn sound_match(ix: &PhoneticIndex, wk: &str, wc: &[String], target: &str) -> Option<(usize, f32)> {
+    let tk = key_of(target);
+    if wk == tk || wk.len() < 3 || tk.len() * 2 < wk.len() || wk.len() * 2 < tk.len() {
+        return None;
+    }
+    // Another form of the same word ("lactose intolerant") is grammar, not a mishearing.
+    let shared = wk
+        .chars()
+        .zip(tk.chars())
+        .take_while(|(a, b)| a == b)
+        .count();
+    if shared + 3 >= wk.len().min(tk.len()) {
+        return None;
+    }
+    let ls = strsim::normalized_damerau_levenshtein(wk, &tk) as f32;
+    if ls < 0.5 {
+        return None;
+    }
+    let tc = ix.codes(&tk);
+    // Listeners and recognisers rarely get the onset wrong ("kava" and "cava" share it).
+    let onset = |c: &[String]| c.first().and_then(|c| c.chars().next());
+    if wk.chars().next() != tk.chars().next() && onset(wc) != onset(&tc) {
+        return None;
+    }
+    let cd = wc
+        .iter()
+        .flat_map(|a| tc.iter().map(move |b| strsim::levenshtein(a, b)))
+        .min()?;
+    ((cd == 0 && ls >= 0.5) || (cd == 1 && ls >= 0.75)).then_some((cd, ls))
+}
+
+/// Best partner for `word` among `partners`, with its score.
+fn best_partner<'a>(
+    ix: &PhoneticIndex,
+    word: &str,
+    partners: &'a [String],
+) -> Option<(&'a str, f32)> {
+    let wk = key_of(word);
+    let wc = ix.codes(&wk);
+    partners
+        .iter()
+        .filter_map(|p| sound_match(ix, &wk, &wc, p).map(|(cd, ls)| (p.as_str(), cd, ls)))
+        .min_by(|a, b| a.1.cmp(&b.1).then(b.2.total_cmp(&a.2)))
+        .map(|(p, cd, ls)| (p, if cd == 0 { 0.85 } else { 0.8 + 0.05 * ls }))
+}
+
+/// Fixes the sound-alike word of known two-word phrases; changed tokens are locked.
+pub(crate) fn fix_pairs(
+    lx: &Lexicon,
+    ix: &PhoneticIndex,
+    toks: &mut [Tok],
+    locked: &mut [bool],
+    corrections: &mut Vec<Correction>,
+) {
+    let core = |t: &Tok| split_punct(&t.text).1.to_lowercase();
+    let plain = |w: &str| !w.is_empty() && w.chars().all(|c| c.is_ascii_alphabetic() || c == '-');
+    let distinctive = |w: &str| {
+        lx.medical_words.contains(w) && lx.english.get(w).copied().unwrap_or(0) < DISTINCTIVE
+    };
+    for i in 0..toks.len().saturating_sub(1) {
+        if locked[i] || locked[i + 1] {
+            continue;
+        }
+        let (_, _, trail) = split_punct(&toks[i].text);
+        let (lead, _, _) = split_punct(&toks[i + 1].text);
+        let (a, b) = (core(&toks[i]), core(&toks[i + 1]));
+        if !trail.is_empty() || !lead.is_empty() || !plain(&a) || !plain(&b) {
+            continue;
+        }
+        let anchored = |w: &str| distinctive(w) || lx.phrase_seconds.contains_key(w);
+        if !(anchored(&a) || anchored(&b)) || lx.phrase_pairs.contains(&format!("{a} {b}")) {
+            continue;
+        }
+        // Which word to change: beside a distinctive anchor, one that is no medical
+        // word itself, or an everyday one the lists happen to contain ("plural").
+        let changeable = |w: &str| {
+            !lx.medical_words.contains(w) || lx.english.get(w).copied().unwrap_or(0) >= DISTINCTIVE
+        };
+        let mut found = None;
+        if distinctive(&b) && changeable(&a) {
+            if let Some(ps) = lx.phrase_firsts.get(&b) {
+                found = best_partner(ix, &a, ps).map(|(p, s)| (i, p, s));
+            }
+        }
+        if found.is_none() && distinctive(&a) && changeable(&b) {
+            if let Some(ps) = lx.phrase_seconds.get(&a) {
+                found = best_partner(ix, &b, ps).map(|(p, s)| (i + 1, p, s));
+            }
+        }
+        let Some((k, to, score)) = found else {
+            continue;
+        };
+        let merged = merge(toks, k, 1, to);
+        let applied = score >= APPLY;
+        corrections.push(Correction {
+            word_start: merged.src.0,
+            word_end: merged.src.1,
+            from: toks[k].text.clone(),
+            to: to.to_string(),
+            score,
+            applied,
+            reason: "sound-alike word in a known two-word term".into(),
+            start: 0.0,
+            end: 0.0,
+            decision: None,
+        });
+        if applied {
+            toks[k] = merged;
+            locked[k] = true;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn matches_sound_alikes_not_other_forms() {
+        let ix = PhoneticIndex::new();
+        let m = |w: &str, t: &str| sound_match(&ix, w, &ix.codes(w), t);
+        assert!(m("plural", "pleural").is_some());
+        assert!(m("kava", "cava").is_some());
+        // Another form of the same word, the word itself, unlike sounds.
+        assert!(m("intolerant", "intolerance").is_none());
+        assert!(m("pleural", "pleural").is_none());
+        assert!(m("plural", "pulmonary").is_none());
+    }
+
+    #[test]
+    fn pairs_come_from_icd_and_drug_names() {
+        let lx = Lexicon::base();
+        assert!(lx.phrase_pairs.contains("pleural effusion"));
+        assert!(lx.phrase_pairs.contains("insulin glargine"));
+        assert!(lx.phrase_firsts["effusion"].iter().any(|w| w == "pleural"));
+    }
+}
