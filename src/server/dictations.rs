@@ -3,8 +3,8 @@
 //! [`super::transcript`]-style handlers below the workflow ones.
 
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
-use axum::response::IntoResponse;
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
@@ -118,12 +118,12 @@ async fn list(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
     Query(q): Query<ListQuery>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Response> {
     let filter = match q.state.as_deref() {
         None | Some("") => None,
         Some(s) => Some(s.parse::<DocState>().map_err(ApiError::bad_request)?),
     };
-    let rows = state.store.worklist(&user, filter).await?;
+    let (rows, items) = state.store.worklist_json(&user, filter).await?;
     state
         .store
         .audit(AuditEntry::by(
@@ -131,12 +131,11 @@ async fn list(
             &user.username,
             "worklist",
             None,
-            format!("rows={}", rows.len()),
+            format!("rows={rows}"),
         ))
         .await?;
-    Ok(Json(
-        json!({ "items": rows.iter().map(item).collect::<Vec<_>>() }),
-    ))
+    let body = format!("{{\"items\":{items}}}");
+    Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
 }
 
 async fn details(

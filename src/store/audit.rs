@@ -4,13 +4,10 @@
 //! from there on. Entries name users, actions and record ids, never patient
 //! data or text.
 
-use std::sync::Arc;
-
-use sqlx::{SqliteConnection, SqlitePool};
-use tokio::sync::{mpsc, oneshot, Mutex};
+use sqlx::SqliteConnection;
 
 use super::{db, now, sha256_hex, Store};
-use crate::{Error, Result};
+use crate::Result;
 
 /// The hash before the first entry.
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
@@ -144,67 +141,13 @@ struct AuditRow {
     hash: String,
 }
 
-/// Entries recorded on their own (reads of patient data, exports) are written
-/// in batches: one transaction, one disk sync, for every read waiting at that
-/// moment. Each caller still waits until its entry is on disk, so no read is
-/// answered before it is logged.
-#[derive(Clone)]
-pub(crate) struct Queue {
-    tx: mpsc::UnboundedSender<(AuditEntry, oneshot::Sender<Result<()>>)>,
-}
-
-/// Most entries written in one transaction.
-const BATCH: usize = 512;
-
-impl Queue {
-    pub(crate) fn start(pool: SqlitePool, write: Arc<Mutex<()>>) -> Queue {
-        let (tx, mut rx) = mpsc::unbounded_channel::<(AuditEntry, oneshot::Sender<Result<()>>)>();
-        tokio::spawn(async move {
-            while let Some(first) = rx.recv().await {
-                let mut batch = vec![first];
-                while batch.len() < BATCH {
-                    match rx.try_recv() {
-                        Ok(more) => batch.push(more),
-                        Err(_) => break,
-                    }
-                }
-                let result = write_batch(&pool, &write, &batch).await;
-                for (_, reply) in batch {
-                    let _ = reply.send(match &result {
-                        Ok(()) => Ok(()),
-                        Err(e) => Err(Error::Store(e.to_string())),
-                    });
-                }
-            }
-        });
-        Queue { tx }
-    }
-}
-
-async fn write_batch(
-    pool: &SqlitePool,
-    write: &Mutex<()>,
-    batch: &[(AuditEntry, oneshot::Sender<Result<()>>)],
-) -> Result<()> {
-    let _turn = write.lock().await;
-    let mut tx = pool.begin().await.map_err(db("begin"))?;
-    for (entry, _) in batch {
-        append(&mut tx, entry).await?;
-    }
-    tx.commit().await.map_err(db("commit audit"))
-}
-
 impl Store {
     /// Records `entry` on its own (reads of patient data, exports); returns
-    /// once it is on disk.
+    /// once it is on disk, so no read is answered before it is logged. Reads
+    /// waiting at the same moment share one transaction and one disk sync.
     pub async fn audit(&self, entry: AuditEntry) -> Result<()> {
-        let (reply, done) = oneshot::channel();
-        self.audit_queue
-            .tx
-            .send((entry, reply))
-            .map_err(|_| Error::Store("the audit writer has stopped".into()))?;
-        done.await
-            .map_err(|_| Error::Store("the audit writer has stopped".into()))?
+        self.write(move |c| Box::pin(async move { append(c, &entry).await }))
+            .await
     }
 
     /// Walks the whole chain in order and reports the first entry that does not

@@ -149,45 +149,61 @@ impl Store {
     pub async fn create_session(&self, user: &UserRow, from: &str) -> Result<(String, String)> {
         let token = random_hex(32)?;
         let csrf = random_hex(16)?;
-        let mut w = self.begin().await?;
-        sqlx::query(
-            "INSERT INTO sessions (token_hash, user_id, csrf, created_unix, last_seen_unix) VALUES (?, ?, ?, ?, ?)",
-        )
-        .bind(sha256_hex(token.as_bytes()))
-        .bind(user.id)
-        .bind(&csrf)
-        .bind(now_unix())
-        .bind(now_unix())
-        .execute(&mut *w.tx)
-        .await
-        .map_err(db("create session"))?;
-        super::audit::append(
-            &mut w.tx,
-            &super::AuditEntry::by(
-                user.id,
-                &user.username,
-                "login",
-                None,
-                format!("from={from}"),
-            ),
-        )
+        let token_hash = sha256_hex(token.as_bytes());
+        let entry = super::AuditEntry::by(
+            user.id,
+            &user.username,
+            "login",
+            None,
+            format!("from={from}"),
+        );
+        let (user_id, session_csrf) = (user.id, csrf.clone());
+        self.write(move |c| {
+            Box::pin(async move {
+                sqlx::query(
+                    "INSERT INTO sessions (token_hash, user_id, csrf, created_unix, last_seen_unix) VALUES (?, ?, ?, ?, ?)",
+                )
+                .bind(&token_hash)
+                .bind(user_id)
+                .bind(&session_csrf)
+                .bind(now_unix())
+                .bind(now_unix())
+                .execute(&mut *c)
+                .await
+                .map_err(db("create session"))?;
+                super::audit::append(c, &entry).await
+            })
+        })
         .await?;
-        w.commit().await?;
         Ok((token, csrf))
     }
 
     /// The user of a session token unless it was idle longer than `idle_s`.
-    /// Refreshes the session's last-seen time (at most once a minute).
+    /// One query for session and user, nothing cached: a logout, revocation
+    /// or idle timeout counts from the next request. Refreshes the session's
+    /// last-seen time (at most once a minute).
     pub async fn session_user(&self, token: &str, idle_s: i64) -> Result<Option<SessionUser>> {
         let hash = sha256_hex(token.as_bytes());
-        let row: Option<(i64, String, i64)> = sqlx::query_as(
-            "SELECT user_id, csrf, last_seen_unix FROM sessions WHERE token_hash = ?",
+        #[allow(clippy::type_complexity)]
+        let row: Option<(
+            String,
+            i64,
+            i64,
+            String,
+            String,
+            Option<i64>,
+            Option<String>,
+        )> = sqlx::query_as(
+            "SELECT s.csrf, s.last_seen_unix, u.id, u.username, u.role, u.office_id, o.name
+                 FROM sessions s JOIN users u ON u.id = s.user_id
+                 LEFT JOIN offices o ON o.id = u.office_id
+                 WHERE s.token_hash = ?",
         )
         .bind(&hash)
         .fetch_optional(self.pool())
         .await
         .map_err(db("find session"))?;
-        let Some((user_id, csrf, last_seen)) = row else {
+        let Some((csrf, last_seen, id, username, role, office_id, office)) = row else {
             return Ok(None);
         };
         let now = now_unix();
@@ -196,45 +212,48 @@ impl Store {
             return Ok(None);
         }
         if now - last_seen >= 60 {
-            let mut w = self.begin().await?;
-            sqlx::query("UPDATE sessions SET last_seen_unix = ? WHERE token_hash = ?")
-                .bind(now)
-                .bind(&hash)
-                .execute(&mut *w.tx)
-                .await
-                .map_err(db("touch session"))?;
-            w.commit().await?;
+            self.write(move |c| {
+                Box::pin(async move {
+                    sqlx::query("UPDATE sessions SET last_seen_unix = ? WHERE token_hash = ?")
+                        .bind(now)
+                        .bind(&hash)
+                        .execute(&mut *c)
+                        .await
+                        .map_err(db("touch session"))?;
+                    Ok(())
+                })
+            })
+            .await?;
         }
-        let Some(user) = self.user_by_id(user_id).await? else {
-            return Ok(None);
-        };
-        let role = user.role.parse().map_err(Error::Store)?;
         Ok(Some(SessionUser {
-            id: user.id,
-            username: user.username,
-            role,
-            office_id: user.office_id,
-            office: user.office,
+            id,
+            username,
+            role: role.parse().map_err(Error::Store)?,
+            office_id,
+            office,
             csrf,
         }))
     }
 
     /// Ends a session; audited as a logout when `user` is given.
     pub async fn end_session(&self, token: &str, user: Option<&SessionUser>) -> Result<()> {
-        let mut w = self.begin().await?;
-        sqlx::query("DELETE FROM sessions WHERE token_hash = ?")
-            .bind(sha256_hex(token.as_bytes()))
-            .execute(&mut *w.tx)
-            .await
-            .map_err(db("end session"))?;
-        if let Some(u) = user {
-            super::audit::append(
-                &mut w.tx,
-                &super::AuditEntry::by(u.id, &u.username, "logout", None, String::new()),
-            )
-            .await?;
-        }
-        w.commit().await
+        let hash = sha256_hex(token.as_bytes());
+        let entry =
+            user.map(|u| super::AuditEntry::by(u.id, &u.username, "logout", None, String::new()));
+        self.write(move |c| {
+            Box::pin(async move {
+                sqlx::query("DELETE FROM sessions WHERE token_hash = ?")
+                    .bind(&hash)
+                    .execute(&mut *c)
+                    .await
+                    .map_err(db("end session"))?;
+                if let Some(entry) = &entry {
+                    super::audit::append(c, entry).await?;
+                }
+                Ok(())
+            })
+        })
+        .await
     }
 }
 

@@ -133,7 +133,7 @@ async fn save(
     doc: &Transcript,
 ) -> ApiResult<Json<serde_json::Value>> {
     let json = serde_json::to_string(doc).map_err(|e| Error::Store(e.to_string()))?;
-    match state.store.save_revision(user, id, base, kind, &json).await {
+    match state.store.save_revision(user, id, base, kind, json).await {
         Ok(rev) => Ok(Json(json!({ "revision": rev }))),
         Err(e) => Err(with_current(state, id, e).await),
     }
@@ -348,7 +348,7 @@ pub async fn add_addendum(
     });
     derive_text(&mut doc);
     let json = serde_json::to_string(&doc).map_err(|e| Error::Store(e.to_string()))?;
-    let rev = state.store.add_addendum(&user, id, &json).await?;
+    let rev = state.store.add_addendum(&user, id, json).await?;
     Ok(Json(json!({ "revision": rev })))
 }
 
