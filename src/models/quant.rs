@@ -28,15 +28,6 @@ pub enum Quant {
 const QNT_VERSION_OFFSET: i32 = 2 * 1000;
 
 impl Quant {
-    /// The ggml tensor type of a quantised matrix.
-    pub fn ggml_type(self) -> i32 {
-        match self {
-            Quant::F16 => 1,
-            Quant::Q8_0 => 8,
-            Quant::Q5_0 => 6,
-        }
-    }
-
     /// The header's ftype (`ggml_ftype`, plus the format version when quantised).
     pub fn ftype(self) -> i32 {
         match self {
