@@ -11,7 +11,9 @@ use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Once};
 
-use whisper_rs::{FullParams, SamplingStrategy, WhisperContext, WhisperContextParameters};
+use whisper_rs::{
+    FullParams, SamplingStrategy, WhisperContext, WhisperContextParameters, WhisperState,
+};
 
 use crate::audio::TARGET_RATE;
 use crate::transcript::{join_words, Segment, Word};
@@ -119,6 +121,25 @@ impl Recognizer {
         offset_s: f64,
         opts: &SttOptions,
     ) -> Result<Vec<Segment>> {
+        self.recognize_in(&mut self.new_state()?, samples, offset_s, opts)
+    }
+
+    /// A decoder state. Setting one up allocates and plans all of Whisper's
+    /// compute buffers, so one is reused across the chunks of a file.
+    fn new_state(&self) -> Result<WhisperState> {
+        self.ctx
+            .create_state()
+            .map_err(|e| Error::Stt(format!("cannot create decoder state: {e}")))
+    }
+
+    /// [`Recognizer::recognize`] in a given decoder state.
+    fn recognize_in(
+        &self,
+        state: &mut WhisperState,
+        samples: &[f32],
+        offset_s: f64,
+        opts: &SttOptions,
+    ) -> Result<Vec<Segment>> {
         if opts.cancelled() {
             return Err(Error::Interrupted);
         }
@@ -150,10 +171,6 @@ impl Recognizer {
             params.set_abort_callback_safe(abort);
         }
 
-        let mut state = self
-            .ctx
-            .create_state()
-            .map_err(|e| Error::Stt(format!("cannot create decoder state: {e}")))?;
         let outcome = state.full(params, samples);
         if opts.cancelled() {
             return Err(Error::Interrupted);
@@ -277,6 +294,7 @@ pub fn recognize_chunks(
         progress(samples.len() as f64 / rate);
         return Ok(segments);
     };
+    let mut state = recognizer.new_state()?;
     let mut segments = Vec::new();
     for chunk in chunks {
         let a = ((chunk.start * rate) as usize).min(samples.len());
@@ -284,7 +302,8 @@ pub fn recognize_chunks(
         if b - a < (rate * 0.1) as usize {
             continue; // too short to hold a word
         }
-        let mut part = recognizer.recognize(&samples[a..b], a as f64 / rate, opts)?;
+        let mut part =
+            recognizer.recognize_in(&mut state, &samples[a..b], a as f64 / rate, opts)?;
         let chunk_end = b as f64 / rate;
         for seg in &mut part {
             seg.end = seg.end.min(chunk_end);
