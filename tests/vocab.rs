@@ -552,3 +552,57 @@ fn edit_distance(a: &[&str], b: &[&str]) -> usize {
     }
     prev[b.len()]
 }
+
+#[test]
+fn anatomy_words_are_not_absorbed_into_longer_terms() {
+    // "hip" does not sound like "hemi": the single misspelt word is fixed, "hip" stays.
+    assert_eq!(
+        fix("Right total hip arthroplesty through a posterior approach."),
+        "Right total hip arthroplasty through a posterior approach."
+    );
+}
+
+#[test]
+fn plurals_stay_plural() {
+    let c = vocab().correct_text("She reports visual scottomata.");
+    assert!(
+        c.corrections.iter().all(|x| x.to != "scotoma"),
+        "{:?}",
+        c.corrections
+    );
+}
+
+#[test]
+fn meaning_reversing_prefixes_are_only_suggested() {
+    // "hypolipidemia" is a real finding: never applied as hyperlipidemia.
+    let c = vocab().correct_words(&unsure("History of hypolipidemia.", 0.3));
+    assert_eq!(c.text, "History of hypolipidemia.");
+    assert!(
+        c.corrections.iter().all(|x| !x.applied),
+        "{:?}",
+        c.corrections
+    );
+}
+
+#[test]
+fn medication_orders_and_dosage_forms_are_drug_cues() {
+    assert_eq!(fix("Resume warpheron tonight."), "Resume warfarin tonight.");
+    assert_eq!(
+        fix("Continue albuterol and epitropium nebulizers."),
+        "Continue albuterol and ipratropium nebulizers."
+    );
+}
+
+#[test]
+fn a_known_two_word_term_supports_its_first_word() {
+    let words = recognised(&[
+        ("prior", 0.9),
+        ("Maya", 0.35),
+        ("Cardial", 0.37),
+        ("infarction", 0.45),
+        ("in", 0.9),
+        ("2019.", 0.9),
+    ]);
+    let c = vocab().correct_words(&words);
+    assert_eq!(c.text, "prior myocardial infarction in 2019.");
+}

@@ -2,6 +2,7 @@
 //! guards against changing real English, scoring with context and recogniser
 //! confidence, and non-overlapping selection.
 
+use super::guards;
 use super::lexicon::{key_of, normalise_phrase, Lexicon, Tier};
 use super::phonetic::PhoneticIndex;
 use super::symdelete::{DeleteIndex, MAX_EDITS};
@@ -70,6 +71,18 @@ const DRUG_CUES: &[&str] = &[
     "mg.",
     "grams",
     "once",
+    // Orders and dosage forms.
+    "resume",
+    "resumed",
+    "restart",
+    "restarted",
+    "hold",
+    "held",
+    "taper",
+    "nebulizer",
+    "nebulizers",
+    "infusion",
+    "drip",
 ];
 
 const NUMBER_WORDS: &[&str] = &[
@@ -201,7 +214,7 @@ fn sentence_initial(toks: &[Tok], i: usize) -> bool {
 }
 
 /// Whether `w` is ordinary English, counting plurals and -ly forms of known words.
-fn is_english(lx: &Lexicon, w: &str) -> bool {
+pub(crate) fn is_english(lx: &Lexicon, w: &str) -> bool {
     if lx.english.contains_key(w) {
         return true;
     }
@@ -239,6 +252,9 @@ const OBSCURE_DRUG_MIN: f32 = 0.6;
 
 /// Match evidence an uncommon drug name needs before it is applied, not suggested.
 const OBSCURE_DRUG_EVIDENCE: f32 = 0.7;
+
+/// Ranking bonus of a medical term found in several lists.
+const ESTABLISHED_BONUS: f32 = 0.03;
 
 /// Probability below which the recogniser is taken to be unsure of a word.
 const UNSURE: f32 = 0.35;
@@ -437,7 +453,7 @@ pub(crate) fn eval_window(
             .next()
             .is_some_and(char::is_uppercase);
     // Best drug and best other term, with their unclamped scores.
-    let mut best: [Option<(Candidate, f32)>; 2] = [None, None];
+    let mut best: [Option<(Candidate, f32, f32)>; 2] = [None, None];
     let mut drug_evidence: Vec<(u32, f32)> = Vec::new();
     let glued = len == 1 && glued_english(lx, &words[0]);
     // Sound-alike candidates first; a single word none of them fits may still be a
@@ -501,6 +517,13 @@ pub(crate) fn eval_window(
                 Tier::Drug => 0.01,
                 Tier::Medical => 0.0,
             };
+            // Among targets for the same window, established terms (in several lists)
+            // go before single-list index entries; thresholds are not affected.
+            let pref = if t.tier == Tier::Medical && t.lists >= 2 {
+                ESTABLISHED_BONUS
+            } else {
+                0.0
+            };
             // A code distance counts less in a long code than in a short one.
             let code_len = codes.iter().map(String::len).max().unwrap_or(1).max(3);
             let code_sim = 1.0 - cd as f32 / code_len as f32;
@@ -515,7 +538,8 @@ pub(crate) fn eval_window(
             if none_english {
                 score += 0.08;
             }
-            if proper_name {
+            // Brand names are capitalised too: with drug cues near, a capital says nothing.
+            if proper_name && !(ctx && t.is_drug && t.tier <= Tier::CommonDrug) {
                 score -= 0.15;
             }
             if !min_prob.is_nan() {
@@ -536,6 +560,10 @@ pub(crate) fn eval_window(
             if all_english && (min_prob.is_nan() || min_prob >= 0.6) {
                 score = score.min(APPLY - 0.01);
             }
+            // "hypolipidemia" -> "hyperlipidemia" reverses the meaning: the reviewer decides.
+            if guards::opposite_prefix(&joined, &t.key) {
+                score = score.min(APPLY - 0.01);
+            }
 
             if t.is_drug {
                 drug_evidence.push((id, evidence));
@@ -543,7 +571,7 @@ pub(crate) fn eval_window(
             let slot = &mut best[usize::from(!t.is_drug)];
             if slot
                 .as_ref()
-                .is_none_or(|(b, r)| (score, rank) > (b.score, *r))
+                .is_none_or(|(b, r, p)| (score + pref, rank + pref) > (b.score + p, *r + p))
             {
                 *slot = Some((
                     Candidate {
@@ -564,6 +592,7 @@ pub(crate) fn eval_window(
                         drug_context: ctx,
                     },
                     rank,
+                    pref,
                 ));
             }
         }
@@ -574,7 +603,7 @@ pub(crate) fn eval_window(
     // clearly better: dictated drugs are overwhelmingly the common ones, and among
     // tens of thousands of obscure names one always sounds about as close
     // ("epicsabin": apixaban, not Epixine).
-    if let Some((d, _)) = &mut best[0] {
+    if let Some((d, _, _)) = &mut best[0] {
         let common = lx.terms[d.term as usize].tier <= Tier::CommonDrug;
         let rival = drug_evidence.iter().any(|&(id, ev)| {
             let obscure = lx.terms[id as usize].tier > Tier::CommonDrug;
@@ -589,7 +618,7 @@ pub(crate) fn eval_window(
             d.score = d.score.min(APPLY - 0.01);
         }
     }
-    out.extend(best.into_iter().flatten().map(|(c, _)| c));
+    out.extend(best.into_iter().flatten().map(|(c, _, _)| c));
 }
 
 /// A drug name is the worst thing to insert wrongly into a record. Where a
@@ -600,10 +629,19 @@ pub(crate) fn eval_window(
 /// not clonidine).
 pub(crate) fn arbitrate_drugs(lx: &Lexicon, toks: &[Tok], cands: &mut Vec<Candidate>) {
     // Plausible non-drug readings of at least as many words.
-    let rivals: Vec<(usize, usize, f32)> = cands
+    // A rival that is itself everyday English ("presumed") is no medical reading.
+    let rivals: Vec<(usize, usize, f32, bool)> = cands
         .iter()
         .filter(|c| !c.drug && c.code_distance <= 1 && c.score >= SUGGEST - 0.1)
-        .map(|c| (c.start, c.start + c.len, c.evidence))
+        .filter(|c| {
+            lx.english
+                .get(&lx.terms[c.term as usize].key)
+                .is_none_or(|n| *n < GLUE_COUNT)
+        })
+        .map(|c| {
+            let established = lx.terms[c.term as usize].lists >= 2;
+            (c.start, c.start + c.len, c.evidence, established)
+        })
         .collect();
     let common: Vec<(usize, usize)> = cands
         .iter()
@@ -631,9 +669,17 @@ pub(crate) fn arbitrate_drugs(lx: &Lexicon, toks: &[Tok], cands: &mut Vec<Candid
                 c.score = c.score.min(APPLY - 0.01);
             }
         }
-        let rival = rivals
-            .iter()
-            .any(|&(s, e, ev)| s < end && c.start < e && e - s >= c.len && ev >= c.evidence - 0.05);
+        // Drug cues near a common drug are evidence too: a rival must match as well
+        // and be an established term, not a single-list index word ("epitrichium").
+        let cued = c.drug_context && tier <= Tier::CommonDrug;
+        let margin = if cued { 0.0 } else { 0.05 };
+        let rival = rivals.iter().any(|&(s, e, ev, established)| {
+            s < end
+                && c.start < e
+                && e - s >= c.len
+                && ev >= c.evidence - margin
+                && (established || !cued)
+        });
         let words_english = (c.start..end).all(|k| is_english(lx, &lower_core(&toks[k])));
         if !c.drug_context && (rival || (words_english && c.evidence < 1.0)) {
             return false;

@@ -44,6 +44,10 @@ pub(crate) struct Term {
     pub key: String,
     pub tier: Tier,
     pub is_drug: bool,
+    /// How many of the diagnosis, procedure and anatomy lists have it: a word in
+    /// several is an established term, one in a single list may be an old or
+    /// misspelt index entry ("aeroginosa").
+    pub lists: u8,
 }
 
 /// A custom entry: phrases to replace and what to write instead.
@@ -143,6 +147,10 @@ impl Lexicon {
         for text in [DIAGNOSES, PROCEDURES, ANATOMY] {
             for l in lines(text) {
                 lx.add(l, Tier::Medical, false);
+                if let Some(&id) = lx.by_key.get(&key_of(l)) {
+                    let t = &mut lx.terms[id as usize];
+                    t.lists = t.lists.saturating_add(1);
+                }
             }
         }
         for l in lines(PHRASES) {
@@ -202,6 +210,7 @@ impl Lexicon {
             key,
             tier,
             is_drug,
+            lists: 0,
         });
     }
 
@@ -274,6 +283,7 @@ impl Lexicon {
                             key,
                             tier: Tier::Custom,
                             is_drug: false,
+                            lists: 0,
                         });
                     }
                 }

@@ -16,8 +16,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::transcript::{join_words, Word};
 
+mod absorb;
 mod commands;
 mod engine;
+mod guards;
+mod inflect;
 mod lexicon;
 mod phonetic;
 mod phrases;
@@ -215,6 +218,7 @@ impl Vocabulary {
                 }
             }
         }
+        phrases::pair_context(&self.lx, &toks, &mut cands);
         engine::arbitrate_drugs(&self.lx, &toks, &mut cands);
         cands.retain(|c| c.score >= engine::SUGGEST - 0.1);
         // A longer window whose term contains a shorter window's term explains more of
@@ -232,7 +236,14 @@ impl Vocabulary {
                             && c.len < d.len
                             && c.start >= d.start
                             && c.start + c.len <= d.start + d.len
-                            && dk.contains(self.lx.terms[c.term as usize].key.as_str())
+                            && absorb::extra_words_fit(
+                                &self.ix,
+                                &toks,
+                                (d.start, d.start + d.len),
+                                (c.start, c.start + c.len),
+                                dk,
+                                &self.lx.terms[c.term as usize].key,
+                            )
                     })
                     .map(|c| c.score)
                     .fold(d.score, f32::max)
@@ -266,12 +277,16 @@ impl Vocabulary {
         for c in &chosen {
             out.extend(toks[next..c.start].iter().cloned());
             let term = &self.lx.terms[c.term as usize];
-            let merged = engine::merge(&toks, c.start, c.len, &term.display);
             let from = toks[c.start..c.start + c.len]
                 .iter()
                 .map(|t| t.text.as_str())
                 .collect::<Vec<_>>()
                 .join(" ");
+            let display = (!term.is_drug)
+                .then(|| inflect::keep_plural(&lexicon::key_of(&from), &term.key, &term.display))
+                .flatten()
+                .unwrap_or_else(|| term.display.clone());
+            let merged = engine::merge(&toks, c.start, c.len, &display);
             let applied = c.score >= engine::APPLY;
             corrections.push(Correction {
                 word_start: merged.src.0,

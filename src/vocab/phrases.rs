@@ -7,7 +7,8 @@
 //! word beside it sounds like the pair's partner, the partner is written. Pairs
 //! come from ICD-10-CM descriptions (`vocab/phrases.txt`) and two-word drug names.
 
-use super::engine::{merge, APPLY};
+use super::engine::{is_english, merge, Candidate, APPLY};
+use super::guards::opposite_prefix;
 use super::lexicon::{key_of, Lexicon};
 use super::phonetic::PhoneticIndex;
 use super::token::{split_punct, Tok};
@@ -16,6 +17,53 @@ use super::Correction;
 /// Anchors more frequent than this in English books are everyday words
 /// ("disease", "presentation"): too weak to justify changing a real word.
 const DISTINCTIVE: u64 = 1_000_000;
+
+/// Score added to a candidate that, with the distinctive word beside it, makes a
+/// known two-word term ("Maya Cardial infarction": myocardial infarction).
+const PAIR_CONTEXT: f32 = 0.05;
+
+/// A context anchor may be commoner than one that changes a real word: the window
+/// it supports is already no plain English ("infarction", "pulmonary").
+const CONTEXT_ANCHOR: u64 = 5_000_000;
+
+fn distinctive(lx: &Lexicon, w: &str) -> bool {
+    lx.medical_words.contains(w) && lx.english.get(w).copied().unwrap_or(0) < DISTINCTIVE
+}
+
+fn anchor(lx: &Lexicon, w: &str) -> bool {
+    lx.medical_words.contains(w) && lx.english.get(w).copied().unwrap_or(0) < CONTEXT_ANCHOR
+}
+
+/// Raises candidates whose term forms a known two-word term with the distinctive
+/// word before or after the window. Windows of real words only are left alone
+/// (those need the recogniser's doubt), and meaning-reversing changes too.
+pub(crate) fn pair_context(lx: &Lexicon, toks: &[Tok], cands: &mut [Candidate]) {
+    let core = |t: &Tok| split_punct(&t.text).1.to_lowercase();
+    for c in cands.iter_mut() {
+        let end = c.start + c.len;
+        let words: Vec<String> = toks[c.start..end].iter().map(core).collect();
+        let term = &lx.terms[c.term as usize];
+        if words.iter().all(|w| is_english(lx, w)) || opposite_prefix(&words.concat(), &term.key) {
+            continue;
+        }
+        let t = term.display.to_lowercase();
+        let next = (end < toks.len()
+            && split_punct(&toks[end - 1].text).2.is_empty()
+            && split_punct(&toks[end].text).0.is_empty())
+        .then(|| core(&toks[end]));
+        let prev = (c.start > 0
+            && split_punct(&toks[c.start - 1].text).2.is_empty()
+            && split_punct(&toks[c.start].text).0.is_empty())
+        .then(|| core(&toks[c.start - 1]));
+        let pair = |a: &str, b: &str| lx.phrase_pairs.contains(&format!("{a} {b}"));
+        if next.is_some_and(|n| anchor(lx, &n) && pair(&t, &n))
+            || prev.is_some_and(|p| anchor(lx, &p) && pair(&p, &t))
+        {
+            c.score = (c.score + PAIR_CONTEXT).min(1.0);
+            c.reason = "sound match completing a known two-word term";
+        }
+    }
+}
 
 /// How the changed word (`wk`, its codes `wc`) matches the pair's partner:
 /// (code distance, letter similarity). Cheap letter checks come before encoding.
@@ -75,9 +123,7 @@ pub(crate) fn fix_pairs(
 ) {
     let core = |t: &Tok| split_punct(&t.text).1.to_lowercase();
     let plain = |w: &str| !w.is_empty() && w.chars().all(|c| c.is_ascii_alphabetic() || c == '-');
-    let distinctive = |w: &str| {
-        lx.medical_words.contains(w) && lx.english.get(w).copied().unwrap_or(0) < DISTINCTIVE
-    };
+    let distinctive = |w: &str| distinctive(lx, w);
     for i in 0..toks.len().saturating_sub(1) {
         if locked[i] || locked[i + 1] {
             continue;
