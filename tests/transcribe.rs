@@ -305,3 +305,36 @@ fn ctrl_c_stops_promptly_and_leaves_no_half_file() {
         .collect();
     assert!(left.is_empty(), "left behind: {left:?}");
 }
+
+/// With two threads the chunks of a file are decoded by two one-thread decoders
+/// at once; the transcript must be exactly the one a single decoder gives.
+#[test]
+fn parallel_chunks_give_the_same_transcript() {
+    let out1 = tempfile::tempdir().unwrap();
+    let out2 = tempfile::tempdir().unwrap();
+    let input = repo().join("samples/d04.flac");
+    for (dir, threads) in [(&out1, "1"), (&out2, "2")] {
+        let res = medscribe(&[
+            "transcribe",
+            "-m",
+            "tiny.en",
+            "--threads",
+            threads,
+            "--no-vocab",
+            "--format",
+            "json",
+            "--out",
+            dir.path().to_str().unwrap(),
+            input.to_str().unwrap(),
+        ]);
+        assert_ok(&res);
+    }
+    let read = |dir: &tempfile::TempDir| {
+        Transcript::from_json(&std::fs::read_to_string(dir.path().join("d04.json")).unwrap())
+            .unwrap()
+    };
+    let (one, two) = (read(&out1), read(&out2));
+    assert!(one.segments.len() >= 3, "several chunks were recognised");
+    assert_eq!(one.raw_text, two.raw_text);
+    assert_eq!(one.segments, two.segments);
+}

@@ -46,7 +46,8 @@ pub struct TranscribeArgs {
     /// Folder holding the models.
     #[arg(long, env = "MEDSCRIBE_MODELS", value_name = "DIR")]
     pub models_dir: Option<PathBuf>,
-    /// Compute threads per file (default: cores divided by --jobs).
+    /// Compute threads per file (default: cores divided by --jobs). A file's
+    /// chunks are decoded in parallel, one thread each, up to four at once.
     #[arg(short, long)]
     pub threads: Option<usize>,
     /// Spoken language.

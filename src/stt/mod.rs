@@ -8,8 +8,8 @@
 //! never cuts a word at a window boundary.
 
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Once};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{mpsc, Arc, Once};
 
 use whisper_rs::{
     FullParams, SamplingStrategy, WhisperContext, WhisperContextParameters, WhisperState,
@@ -279,8 +279,27 @@ pub fn chunks_from_speech(speech: &[(f64, f64)], max_s: f64) -> Vec<Chunk> {
     chunks
 }
 
+/// Most chunks recognised at once. Each decoder state holds its own buffers
+/// (about 100 MB with `base`), and past four the gain on common machines is small.
+pub const MAX_PARALLEL_CHUNKS: usize = 4;
+
+/// How `threads` are spent on `n_chunks` independent chunks: (decoders at once,
+/// threads each). Whisper's decoder runs one token at a time, too little work to
+/// share well between threads, so on two cores two one-thread decoders get
+/// through a file about 1.4 times faster than one two-thread decoder, and keep
+/// going when another program takes a core (spinning threads stall instead).
+pub fn plan_workers(threads: usize, n_chunks: usize) -> (usize, usize) {
+    let threads = threads.max(1);
+    let workers = threads.min(n_chunks).clamp(1, MAX_PARALLEL_CHUNKS);
+    (workers, threads / workers)
+}
+
 /// Recognises `samples` (16 kHz mono): only the `chunks` given, or the whole
 /// audio when `chunks` is `None`. `progress` gets the seconds of audio done.
+///
+/// Chunks are independent (no context is carried from one to the next), so
+/// with several threads they are recognised in parallel, each by its own
+/// decoder state, and put back in order.
 pub fn recognize_chunks(
     recognizer: &Recognizer,
     samples: &[f32],
@@ -289,31 +308,91 @@ pub fn recognize_chunks(
     progress: &mut dyn FnMut(f64),
 ) -> Result<Vec<Segment>> {
     let rate = TARGET_RATE as f64;
+    let total_s = samples.len() as f64 / rate;
     let Some(chunks) = chunks else {
         let segments = recognizer.recognize(samples, 0.0, opts)?;
-        progress(samples.len() as f64 / rate);
+        progress(total_s);
         return Ok(segments);
     };
-    let mut state = recognizer.new_state()?;
-    let mut segments = Vec::new();
-    for chunk in chunks {
-        let a = ((chunk.start * rate) as usize).min(samples.len());
-        let b = ((chunk.end * rate).ceil() as usize).clamp(a, samples.len());
-        if b - a < (rate * 0.1) as usize {
-            continue; // too short to hold a word
+    let ranges: Vec<(usize, usize)> = chunks
+        .iter()
+        .map(|c| {
+            let a = ((c.start * rate) as usize).min(samples.len());
+            (a, ((c.end * rate).ceil() as usize).clamp(a, samples.len()))
+        })
+        .filter(|(a, b)| b - a >= (rate * 0.1) as usize) // too short to hold a word
+        .collect();
+    let all_samples: usize = ranges.iter().map(|(a, b)| b - a).sum();
+    let (workers, threads_each) = plan_workers(opts.threads, ranges.len());
+    let worker_opts = SttOptions {
+        threads: threads_each,
+        ..opts.clone()
+    };
+
+    let next = AtomicUsize::new(0);
+    let failed = AtomicBool::new(false);
+    let (tx, rx) = mpsc::channel::<(usize, Result<Vec<Segment>>)>();
+    let mut parts: Vec<Option<Vec<Segment>>> = vec![None; ranges.len()];
+    let mut first_error = None;
+    std::thread::scope(|scope| {
+        for _ in 0..workers {
+            let tx = tx.clone();
+            let (next, failed, ranges, worker_opts) = (&next, &failed, &ranges, &worker_opts);
+            scope.spawn(move || {
+                let mut state = match recognizer.new_state() {
+                    Ok(state) => state,
+                    Err(e) => return drop(tx.send((usize::MAX, Err(e)))),
+                };
+                loop {
+                    let i = next.fetch_add(1, Ordering::SeqCst);
+                    if i >= ranges.len() || failed.load(Ordering::SeqCst) {
+                        break;
+                    }
+                    let (a, b) = ranges[i];
+                    let part = recognizer
+                        .recognize_in(&mut state, &samples[a..b], a as f64 / rate, worker_opts)
+                        .map(|mut part| {
+                            let chunk_end = b as f64 / rate;
+                            for seg in &mut part {
+                                seg.end = seg.end.min(chunk_end);
+                                seg.start = seg.start.min(seg.end);
+                                clamp_word_times(&mut seg.words, seg.start, seg.end);
+                            }
+                            part
+                        });
+                    if part.is_err() {
+                        failed.store(true, Ordering::SeqCst);
+                    }
+                    if tx.send((i, part)).is_err() {
+                        break;
+                    }
+                }
+            });
         }
-        let mut part =
-            recognizer.recognize_in(&mut state, &samples[a..b], a as f64 / rate, opts)?;
-        let chunk_end = b as f64 / rate;
-        for seg in &mut part {
-            seg.end = seg.end.min(chunk_end);
-            seg.start = seg.start.min(seg.end);
-            clamp_word_times(&mut seg.words, seg.start, seg.end);
+        drop(tx);
+        // Progress is reported here, on the caller's thread, as chunks finish.
+        let mut done_samples = 0;
+        for (i, part) in rx {
+            match part {
+                Ok(part) => {
+                    let (a, b) = ranges[i];
+                    done_samples += b - a;
+                    parts[i] = Some(part);
+                    progress(total_s * done_samples as f64 / all_samples.max(1) as f64);
+                }
+                Err(e) => {
+                    // Keep the most telling error: a real failure over "interrupted".
+                    if first_error.is_none() || matches!(first_error, Some(Error::Interrupted)) {
+                        first_error = Some(e);
+                    }
+                }
+            }
         }
-        segments.extend(part);
-        progress(chunk.end);
+    });
+    if let Some(e) = first_error {
+        return Err(e);
     }
-    Ok(segments)
+    Ok(parts.into_iter().flatten().flatten().collect())
 }
 
 #[cfg(test)]
@@ -348,6 +427,16 @@ mod tests {
         }
         assert_eq!(chunks[0].start, 0.0);
         assert!((chunks[2].end - 70.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn threads_go_to_parallel_decoders_first() {
+        assert_eq!(plan_workers(2, 10), (2, 1));
+        assert_eq!(plan_workers(2, 1), (1, 2));
+        assert_eq!(plan_workers(1, 10), (1, 1));
+        assert_eq!(plan_workers(0, 0), (1, 1));
+        assert_eq!(plan_workers(16, 40), (MAX_PARALLEL_CHUNKS, 4));
+        assert_eq!(plan_workers(6, 3), (3, 2));
     }
 
     #[test]
