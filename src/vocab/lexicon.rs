@@ -214,8 +214,16 @@ impl Lexicon {
         });
     }
 
-    /// Adds a two-word term ("vena cava").
+    /// Adds a two-word term ("vena cava"); a hyphenated word is also known closed
+    /// up, as the recogniser writes it ("gastro-esophageal reflux").
     fn add_pair(&mut self, pair: &str) {
+        if pair.contains('-') {
+            let closed = pair.replace('-', "");
+            for w in closed.split(' ') {
+                self.medical_words.insert(w.to_string());
+            }
+            self.add_pair(&closed);
+        }
         let Some((a, b)) = pair.split_once(' ') else {
             return;
         };
