@@ -857,6 +857,7 @@ pub(crate) fn merge(toks: &[Tok], i: usize, n: usize, display: &str) -> Tok {
         end: last.end,
         prob,
         src: (first.src.0, last.src.1),
+        ..Default::default()
     }
 }
 
@@ -873,6 +874,7 @@ mod tests {
                 end: 0.0,
                 prob: None,
                 src: (i, i + 1),
+                ..Default::default()
             })
             .collect()
     }

@@ -30,11 +30,10 @@ fn distinctive(lx: &Lexicon, w: &str) -> bool {
     lx.medical_words.contains(w) && lx.english.get(w).copied().unwrap_or(0) < DISTINCTIVE
 }
 
-/// Whether `w` is a drug name and no diagnosis, procedure or anatomy word.
+/// Whether `w` is known only from drug names ("kava"), no diagnosis, procedure,
+/// anatomy or eponym word.
 fn drug_only(lx: &Lexicon, w: &str) -> bool {
-    lx.by_key
-        .get(w)
-        .is_some_and(|&id| lx.terms[id as usize].is_drug && lx.terms[id as usize].lists == 0)
+    lx.medical_words.contains(w) && !lx.list_words.contains(w)
 }
 
 fn anchor(lx: &Lexicon, w: &str) -> bool {
@@ -238,5 +237,9 @@ mod tests {
         assert!(lx.phrase_pairs.contains("pleural effusion"));
         assert!(lx.phrase_pairs.contains("insulin glargine"));
         assert!(lx.phrase_firsts["effusion"].iter().any(|w| w == "pleural"));
+        assert!(drug_only(&lx, "kava"));
+        assert!(!drug_only(&lx, "cava"));
+        // Hyphenated pairs are known closed up as well.
+        assert!(lx.phrase_pairs.contains("gastroesophageal reflux"));
     }
 }
