@@ -606,3 +606,68 @@ fn a_known_two_word_term_supports_its_first_word() {
     let c = vocab().correct_words(&words);
     assert_eq!(c.text, "prior myocardial infarction in 2019.");
 }
+
+#[test]
+fn hyphenated_words_are_seen_piece_by_piece() {
+    // A two-word term the recogniser hyphenated, with a sound-alike piece.
+    assert_eq!(
+        fix("Contrast in the inferior Vena-Kava."),
+        "Contrast in the inferior Vena cava."
+    );
+    // Unchanged hyphenated words and known hyphenated terms keep their hyphen.
+    for text in [
+        "Follow-up in two weeks.",
+        "A wedge-shaped opacity.",
+        "Continue Toprol-XL 50 mg daily.",
+    ] {
+        assert_eq!(fix(text), text);
+    }
+}
+
+#[test]
+fn sound_alike_vowels_in_two_word_terms() {
+    assert_eq!(
+        fix("History of gastroesophageal reflex disease."),
+        "History of gastroesophageal reflux disease."
+    );
+    // A plain reflex stays a reflex.
+    let text = "Patellar reflex is brisk.";
+    assert_eq!(fix(text), text);
+}
+
+#[test]
+fn medical_ch_and_word_onsets() {
+    // "ch" of Greek terms is heard as "k"; a target that drops the word's first
+    // syllable (lithiasis) loses to one that keeps it.
+    // From plain text (no recogniser probabilities) it may be only a suggestion.
+    let c = vocab().correct_text("Symptomatic colithiasis noted.");
+    assert!(
+        c.corrections
+            .iter()
+            .any(|x| x.from == "colithiasis" && x.to == "cholelithiasis"),
+        "{:?}",
+        c.corrections
+    );
+    assert!(!c.corrections.iter().any(|x| x.to == "lithiasis"));
+}
+
+#[test]
+fn eponyms_are_known_terms() {
+    for text in [
+        "Kussmaul respirations were noted.",
+        "Positive Lachman test on the right.",
+        "A Pfannenstiel incision was made.",
+        "Negative McMurray and Thessaly tests.",
+    ] {
+        let c = vocab().correct_text(text);
+        assert_eq!(c.text, text);
+        assert!(c.corrections.is_empty(), "{text}");
+    }
+}
+
+#[test]
+fn drug_names_are_not_changed_by_pairs() {
+    // "kava" is a herbal drug: only the anatomy pair "vena cava" may change it.
+    let text = "She drinks kava tea at night.";
+    assert_eq!(fix(text), text);
+}

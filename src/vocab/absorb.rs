@@ -64,6 +64,7 @@ mod tests {
                 end: 0.0,
                 prob: None,
                 src: (i, i + 1),
+                ..Default::default()
             })
             .collect()
     }

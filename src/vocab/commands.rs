@@ -270,6 +270,7 @@ pub(crate) fn apply(toks: Vec<Tok>, corrections: &mut Vec<Correction>) -> Vec<To
                             end,
                             prob: None,
                             src,
+                            ..Default::default()
                         });
                     }
                 } else {
@@ -279,6 +280,7 @@ pub(crate) fn apply(toks: Vec<Tok>, corrections: &mut Vec<Correction>) -> Vec<To
                         end,
                         prob: None,
                         src,
+                        ..Default::default()
                     });
                 }
                 capitalise_next = true;
@@ -318,6 +320,7 @@ mod tests {
                 end: i as f64 + 0.5,
                 prob: None,
                 src: (i, i + 1),
+                ..Default::default()
             })
             .collect();
         let mut c = Vec::new();

@@ -256,6 +256,30 @@ const OBSCURE_DRUG_EVIDENCE: f32 = 0.7;
 /// Ranking bonus of a medical term found in several lists.
 const ESTABLISHED_BONUS: f32 = 0.03;
 
+/// Score taken from a single-word target that does not begin with the word's sound.
+const ONSET_PENALTY: f32 = 0.05;
+
+/// Letters a word needs before a unique exact sound match counts as evidence.
+const UNIQUE_SOUND_LETTERS: usize = 8;
+
+/// Whether a word next to `toks[i]` is neither English nor a listed term.
+fn unknown_neighbour(lx: &Lexicon, toks: &[Tok], i: usize) -> bool {
+    [i.checked_sub(1), Some(i + 1)]
+        .into_iter()
+        .flatten()
+        .filter_map(|k| toks.get(k))
+        .map(lower_core)
+        .any(|w| {
+            w.len() > 2
+                && w.chars().all(char::is_alphabetic)
+                && !is_english(lx, &w)
+                && !lx.medical_words.contains(&w)
+        })
+}
+
+/// Score added when an unknown word sounds exactly like one non-drug term only.
+const UNIQUE_SOUND_BONUS: f32 = 0.05;
+
 /// Probability below which the recogniser is taken to be unsure of a word.
 const UNSURE: f32 = 0.35;
 
@@ -453,7 +477,9 @@ pub(crate) fn eval_window(
             .next()
             .is_some_and(char::is_uppercase);
     // Best drug and best other term, with their unclamped scores.
-    let mut best: [Option<(Candidate, f32, f32)>; 2] = [None, None];
+    let mut best: [Option<(Candidate, f32, f32, f32)>; 2] = [None, None];
+    // Non-drug targets that sound exactly like the window (code distance 0).
+    let mut exact_sound = 0usize;
     let mut drug_evidence: Vec<(u32, f32)> = Vec::new();
     let glued = len == 1 && glued_english(lx, &words[0]);
     // Sound-alike candidates first; a single word none of them fits may still be a
@@ -545,24 +571,36 @@ pub(crate) fn eval_window(
             if !min_prob.is_nan() {
                 score += 0.2 * (0.7 - min_prob);
             }
+            // A single word whose first sound differs from the target's has lost or
+            // gained its onset ("colithiasis" is not lithiasis); recognisers rarely
+            // get the start of a word wrong.
+            if len == 1 && !ix.same_onset(&codes, id) {
+                score -= ONSET_PENALTY;
+            }
             // Ranking uses the unclamped score: two targets both above 1.0 are not a tie.
             let rank = score;
             let mut score = score.clamp(0.0, 1.0);
+            // Highest score this target may reach (the guards below lower it).
+            let mut cap = 1.0f32;
             // A word made of two ordinary words glued together ("Plancolin": plan
             // colon) is more likely a run-on than a misspelt diagnosis word.
             // A common drug with drug cues near is still a drug even when its misspelling
             // happens to split into words ("warpheron": warp heron, "Aliquiz": ali quiz).
             if glued && !(t.is_drug && t.tier <= Tier::CommonDrug && ctx) {
-                score = score.min(APPLY - 0.01);
+                cap = APPLY - 0.01;
             }
             // Real words are changed only when the recogniser itself was unsure of them;
             // without its probabilities such a change stays a suggestion.
             if all_english && (min_prob.is_nan() || min_prob >= 0.6) {
-                score = score.min(APPLY - 0.01);
+                cap = APPLY - 0.01;
             }
             // "hypolipidemia" -> "hyperlipidemia" reverses the meaning: the reviewer decides.
             if guards::opposite_prefix(&joined, &t.key) {
-                score = score.min(APPLY - 0.01);
+                cap = APPLY - 0.01;
+            }
+            score = score.min(cap);
+            if !t.is_drug && cd == 0 {
+                exact_sound += 1;
             }
 
             if t.is_drug {
@@ -571,7 +609,7 @@ pub(crate) fn eval_window(
             let slot = &mut best[usize::from(!t.is_drug)];
             if slot
                 .as_ref()
-                .is_none_or(|(b, r, p)| (score + pref, rank + pref) > (b.score + p, *r + p))
+                .is_none_or(|(b, r, p, _)| (score + pref, rank + pref) > (b.score + p, *r + p))
             {
                 *slot = Some((
                     Candidate {
@@ -593,6 +631,7 @@ pub(crate) fn eval_window(
                     },
                     rank,
                     pref,
+                    cap,
                 ));
             }
         }
@@ -603,7 +642,22 @@ pub(crate) fn eval_window(
     // clearly better: dictated drugs are overwhelmingly the common ones, and among
     // tens of thousands of obscure names one always sounds about as close
     // ("epicsabin": apixaban, not Epixine).
-    if let Some((d, _, _)) = &mut best[0] {
+    // A long unknown word that sounds exactly like one term and no other is very
+    // likely that term ("numapritunium": pneumoperitoneum). Short words match some
+    // term by chance (names: "Alina"), and beside another unknown word the word
+    // may be only part of a split term ("cholenguop and creatography").
+    if let Some((c, _, _, cap)) = &mut best[1] {
+        if len == 1
+            && jlen >= UNIQUE_SOUND_LETTERS
+            && none_english
+            && c.code_distance == 0
+            && exact_sound == 1
+            && !unknown_neighbour(lx, toks, start)
+        {
+            c.score = (c.score + UNIQUE_SOUND_BONUS).min(*cap).min(1.0);
+        }
+    }
+    if let Some((d, _, _, _)) = &mut best[0] {
         let common = lx.terms[d.term as usize].tier <= Tier::CommonDrug;
         let rival = drug_evidence.iter().any(|&(id, ev)| {
             let obscure = lx.terms[id as usize].tier > Tier::CommonDrug;
@@ -618,7 +672,7 @@ pub(crate) fn eval_window(
             d.score = d.score.min(APPLY - 0.01);
         }
     }
-    out.extend(best.into_iter().flatten().map(|(c, _, _)| c));
+    out.extend(best.into_iter().flatten().map(|(c, _, _, _)| c));
 }
 
 /// A drug name is the worst thing to insert wrongly into a record. Where a
@@ -803,6 +857,7 @@ pub(crate) fn merge(toks: &[Tok], i: usize, n: usize, display: &str) -> Tok {
         end: last.end,
         prob,
         src: (first.src.0, last.src.1),
+        ..Default::default()
     }
 }
 
@@ -819,6 +874,7 @@ mod tests {
                 end: 0.0,
                 prob: None,
                 src: (i, i + 1),
+                ..Default::default()
             })
             .collect()
     }

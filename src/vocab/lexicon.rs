@@ -69,6 +69,7 @@ const ENGLISH: &str = include_str!("../../vocab/english.txt");
 const BIGRAMS: &str = include_str!("../../vocab/english-bigrams.txt");
 const SOUND_ALIKES: &str = include_str!("../../vocab/sound-alikes.txt");
 const PHRASES: &str = include_str!("../../vocab/phrases.txt");
+const EPONYMS: &str = include_str!("../../vocab/eponyms.txt");
 
 /// English words at least this frequent (Google Books counts) are ordinary words:
 /// a drug or ICD word that common is not used as a correction target.
@@ -90,6 +91,8 @@ pub(crate) struct Lexicon {
     pub by_key: HashMap<String, u32>,
     /// Every lowercase word of any medical list entry (multi-word entries included).
     pub medical_words: HashSet<String>,
+    /// Lowercase words of the diagnosis, procedure, anatomy and eponym lists.
+    pub list_words: HashSet<String>,
     /// Lowercase abbreviations.
     pub abbreviations: HashSet<String>,
     /// English word -> corpus count.
@@ -144,8 +147,11 @@ impl Lexicon {
         for l in lines(DRUGS_BRAND) {
             lx.add(l, Tier::Drug, true);
         }
-        for text in [DIAGNOSES, PROCEDURES, ANATOMY] {
+        // Eponyms first, so their capitalised spelling is the one written.
+        for text in [EPONYMS, DIAGNOSES, PROCEDURES, ANATOMY] {
             for l in lines(text) {
+                lx.list_words
+                    .extend(l.split([' ', '-']).map(str::to_lowercase));
                 lx.add(l, Tier::Medical, false);
                 if let Some(&id) = lx.by_key.get(&key_of(l)) {
                     let t = &mut lx.terms[id as usize];
@@ -214,8 +220,16 @@ impl Lexicon {
         });
     }
 
-    /// Adds a two-word term ("vena cava").
+    /// Adds a two-word term ("vena cava"); a hyphenated word is also known closed
+    /// up, as the recogniser writes it ("gastro-esophageal reflux").
     fn add_pair(&mut self, pair: &str) {
+        if pair.contains('-') {
+            let closed = pair.replace('-', "");
+            for w in closed.split(' ') {
+                self.medical_words.insert(w.to_string());
+            }
+            self.add_pair(&closed);
+        }
         let Some((a, b)) = pair.split_once(' ') else {
             return;
         };

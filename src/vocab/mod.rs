@@ -164,6 +164,7 @@ impl Vocabulary {
                     .is_finite()
                     .then_some(w.probability.clamp(0.0, 1.0)),
                 src: (i, i + 1),
+                ..Default::default()
             })
             .filter(|t| !t.text.is_empty())
             .collect();
@@ -191,6 +192,7 @@ impl Vocabulary {
                 end: 0.0,
                 prob: None,
                 src: (i, i + 1),
+                ..Default::default()
             })
             .collect();
         self.run(toks)
@@ -198,7 +200,16 @@ impl Vocabulary {
 
     fn run(&self, toks: Vec<Tok>) -> Corrected {
         let mut corrections = Vec::new();
-        let mut toks = commands::apply(toks, &mut corrections);
+        let toks = commands::apply(toks, &mut corrections);
+        // Only words made of known pieces are split ("Vena-Kava"): one with an unknown
+        // piece ("non-tubiculus", "Intra-Yudarin") is better matched whole.
+        let mut toks = token::split_hyphens(toks, |w| {
+            self.lx.by_key.contains_key(&lexicon::key_of(w))
+                || w.split('-').any(|p| {
+                    let p = p.to_lowercase();
+                    !engine::is_english(&self.lx, &p) && !self.lx.medical_words.contains(&p)
+                })
+        });
         let mut locked: Vec<bool> = toks.iter().map(|t| t.text.starts_with('\n')).collect();
         engine::custom_phrases(&self.lx, &mut toks, &mut locked, &mut corrections);
         phrases::fix_pairs(&self.lx, &self.ix, &mut toks, &mut locked, &mut corrections);
@@ -310,15 +321,23 @@ impl Vocabulary {
         out.extend(toks[next..].iter().cloned());
         corrections.sort_by_key(|c| (c.word_start, c.word_end));
 
-        let words: Vec<Word> = out
-            .into_iter()
-            .map(|t| Word {
-                text: t.text,
-                start: t.start,
-                end: t.end,
-                probability: t.prob.unwrap_or(1.0),
-            })
-            .collect();
+        let mut words: Vec<Word> = Vec::with_capacity(out.len());
+        for (k, t) in out.iter().enumerate() {
+            let probability = t.prob.unwrap_or(1.0);
+            match words.last_mut() {
+                Some(w) if k > 0 && token::join_hyphens(&out[k - 1], t) => {
+                    w.text = format!("{}-{}", w.text, t.text);
+                    w.end = t.end;
+                    w.probability = w.probability.min(probability);
+                }
+                _ => words.push(Word {
+                    text: t.text.clone(),
+                    start: t.start,
+                    end: t.end,
+                    probability,
+                }),
+            }
+        }
         Corrected {
             text: join_words(words.iter().map(|w| w.text.as_str())),
             words,

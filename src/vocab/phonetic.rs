@@ -74,7 +74,12 @@ impl PhoneticIndex {
     }
 
     pub fn insert(&mut self, key: &str, id: u32) {
-        let codes = self.codes(key);
+        let mut codes = self.codes(key);
+        for c in self.greek_ch_codes(key) {
+            if !codes.contains(&c) {
+                codes.push(c);
+            }
+        }
         let slot = id as usize;
         if self.term_codes.len() <= slot {
             self.term_codes.resize(slot + 1, Vec::new());
@@ -88,6 +93,20 @@ impl PhoneticIndex {
                 push(&mut self.deletes, d, id);
             }
             push(&mut self.exact, code, id);
+        }
+    }
+
+    /// Codes of a term spelt with an initial "ch" before a vowel read as "k".
+    /// Double Metaphone reads such a "ch" as in "chair", but in medical Greek it is
+    /// a "k" (cholecystitis, chondroplasty, chemotherapy), which is how the
+    /// recogniser writes it ("colithiasis"). Only terms get the extra code: a query
+    /// word spelt with "ch" still matches their usual code.
+    fn greek_ch_codes(&self, key: &str) -> Vec<String> {
+        match key.strip_prefix("ch") {
+            Some(rest) if rest.starts_with(['a', 'e', 'i', 'o', 'u', 'y']) => {
+                self.codes(&format!("k{rest}"))
+            }
+            _ => Vec::new(),
         }
     }
 
@@ -152,6 +171,19 @@ mod tests {
         assert!(ix.same_onset(&ix.codes("listenupor"), 0));
         ix.insert("losartan", 1);
         assert!(!ix.same_onset(&ix.codes("startan"), 1));
+    }
+
+    #[test]
+    fn medical_ch_sounds_like_k() {
+        let mut ix = PhoneticIndex::new();
+        ix.insert("cholelithiasis", 3);
+        assert!(ix.code_distance(&ix.codes("colithiasis"), 3) <= 1);
+        let mut out = Vec::new();
+        ix.lookup(&ix.codes("colithiasis"), &mut out);
+        assert!(out.contains(&3));
+        // The usual reading still matches a correct spelling.
+        assert_eq!(ix.code_distance(&ix.codes("cholelithiasis"), 3), 0);
+        assert!(ix.greek_ch_codes("chlorthalidone").is_empty());
     }
 
     #[test]

@@ -30,6 +30,12 @@ fn distinctive(lx: &Lexicon, w: &str) -> bool {
     lx.medical_words.contains(w) && lx.english.get(w).copied().unwrap_or(0) < DISTINCTIVE
 }
 
+/// Whether `w` is known only from drug names ("kava"), no diagnosis, procedure,
+/// anatomy or eponym word.
+fn drug_only(lx: &Lexicon, w: &str) -> bool {
+    lx.medical_words.contains(w) && !lx.list_words.contains(w)
+}
+
 fn anchor(lx: &Lexicon, w: &str) -> bool {
     lx.medical_words.contains(w) && lx.english.get(w).copied().unwrap_or(0) < CONTEXT_ANCHOR
 }
@@ -78,7 +84,7 @@ fn sound_match(ix: &PhoneticIndex, wk: &str, wc: &[String], target: &str) -> Opt
         .zip(tk.chars())
         .take_while(|(a, b)| a == b)
         .count();
-    if shared + 3 >= wk.len().min(tk.len()) {
+    if shared + 3 >= wk.len().min(tk.len()) && !vowel_swap(wk, &tk) {
         return None;
     }
     let ls = strsim::normalized_damerau_levenshtein(wk, &tk) as f32;
@@ -96,6 +102,20 @@ fn sound_match(ix: &PhoneticIndex, wk: &str, wc: &[String], target: &str) -> Opt
         .flat_map(|a| tc.iter().map(move |b| strsim::levenshtein(a, b)))
         .min()?;
     ((cd == 0 && ls >= 0.5) || (cd == 1 && ls >= 0.75)).then_some((cd, ls))
+}
+
+/// Whether two words differ only in one vowel inside the word ("reflex", "reflux"):
+/// a mishearing, not another grammatical form, which changes the ending.
+fn vowel_swap(a: &str, b: &str) -> bool {
+    let vowel = |c: u8| b"aeiouy".contains(&c);
+    let diffs: Vec<usize> = (0..a.len().min(b.len()))
+        .filter(|&i| a.as_bytes()[i] != b.as_bytes()[i])
+        .collect();
+    a.len() == b.len()
+        && diffs.len() == 1
+        && diffs[0] + 1 < a.len()
+        && vowel(a.as_bytes()[diffs[0]])
+        && vowel(b.as_bytes()[diffs[0]])
 }
 
 /// Best partner for `word` among `partners`, with its score.
@@ -139,9 +159,12 @@ pub(crate) fn fix_pairs(
             continue;
         }
         // Which word to change: beside a distinctive anchor, one that is no medical
-        // word itself, or an everyday one the lists happen to contain ("plural").
+        // word itself, or an everyday one the lists happen to contain ("plural"), or
+        // a name found only in the drug lists ("vena kava": kava is a herbal drug).
         let changeable = |w: &str| {
-            !lx.medical_words.contains(w) || lx.english.get(w).copied().unwrap_or(0) >= DISTINCTIVE
+            !lx.medical_words.contains(w)
+                || lx.english.get(w).copied().unwrap_or(0) >= DISTINCTIVE
+                || drug_only(lx, w)
         };
         let mut found = None;
         if distinctive(&b) && changeable(&a) {
@@ -157,6 +180,15 @@ pub(crate) fn fix_pairs(
         let Some((k, to, score)) = found else {
             continue;
         };
+        // A drug name is only ever changed into a word that is no drug.
+        if drug_only(lx, &core(&toks[k]))
+            && lx
+                .by_key
+                .get(&key_of(to))
+                .is_some_and(|&id| lx.terms[id as usize].is_drug)
+        {
+            continue;
+        }
         let merged = merge(toks, k, 1, to);
         let applied = score >= APPLY;
         corrections.push(Correction {
@@ -192,6 +224,11 @@ mod tests {
         assert!(m("intolerant", "intolerance").is_none());
         assert!(m("pleural", "pleural").is_none());
         assert!(m("plural", "pulmonary").is_none());
+        // One vowel heard wrong inside the word is a mishearing, not another form.
+        assert!(m("reflex", "reflux").is_some());
+        assert!(vowel_swap("reflex", "reflux"));
+        assert!(!vowel_swap("ileus", "ileum"));
+        assert!(!vowel_swap("fibrosa", "fibrose"));
     }
 
     #[test]
@@ -200,5 +237,9 @@ mod tests {
         assert!(lx.phrase_pairs.contains("pleural effusion"));
         assert!(lx.phrase_pairs.contains("insulin glargine"));
         assert!(lx.phrase_firsts["effusion"].iter().any(|w| w == "pleural"));
+        assert!(drug_only(&lx, "kava"));
+        assert!(!drug_only(&lx, "cava"));
+        // Hyphenated pairs are known closed up as well.
+        assert!(lx.phrase_pairs.contains("gastroesophageal reflux"));
     }
 }

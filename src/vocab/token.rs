@@ -2,7 +2,7 @@
 //! when known, and which input words it came from.
 
 /// A word during the pass.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub(crate) struct Tok {
     pub text: String,
     pub start: f64,
@@ -11,6 +11,46 @@ pub(crate) struct Tok {
     pub prob: Option<f32>,
     /// Input words `src.0..src.1` this token stands for.
     pub src: (usize, usize),
+    /// A piece of a hyphenated word the pass split ("Vena-Kava"), unchanged so far.
+    pub part: bool,
+    /// Written with a hyphen before the next piece when both stay unchanged.
+    pub hyphen_next: bool,
+}
+
+/// Splits hyphenated words into their pieces, so that a term the recogniser
+/// hyphenated ("Vena-Kava", "sub-condral") is seen word by word like any other.
+/// Words for which `keep` is true (known terms such as "Toprol-XL") stay whole.
+/// Pieces nobody changes are joined again by [`join_hyphens`].
+pub(crate) fn split_hyphens(toks: Vec<Tok>, keep: impl Fn(&str) -> bool) -> Vec<Tok> {
+    let mut out = Vec::with_capacity(toks.len());
+    for t in toks {
+        let (lead, core, trail) = split_punct(&t.text);
+        let pieces: Vec<&str> = core.split('-').collect();
+        if pieces.len() < 2 || pieces.iter().any(|p| p.is_empty()) || keep(core) {
+            out.push(t);
+            continue;
+        }
+        let last = pieces.len() - 1;
+        for (k, p) in pieces.iter().enumerate() {
+            let text = match (k == 0, k == last) {
+                (true, _) => format!("{lead}{p}"),
+                (_, true) => format!("{p}{trail}"),
+                _ => p.to_string(),
+            };
+            out.push(Tok {
+                text,
+                part: true,
+                hyphen_next: k < last,
+                ..t.clone()
+            });
+        }
+    }
+    out
+}
+
+/// Whether `b` follows `a` inside a hyphenated word that the pass left unchanged.
+pub(crate) fn join_hyphens(a: &Tok, b: &Tok) -> bool {
+    a.part && a.hyphen_next && b.part && a.src == b.src
 }
 
 /// Splits a word into leading punctuation, the word itself and trailing punctuation.
@@ -70,6 +110,23 @@ mod tests {
         assert_eq!(split_punct("..."), ("...", "", ""));
         assert_eq!(split_punct(""), ("", "", ""));
         assert_eq!(split_punct("é!"), ("", "é", "!"));
+    }
+
+    #[test]
+    fn splits_hyphenated_words_into_pieces() {
+        let t = |s: &str| Tok {
+            text: s.into(),
+            src: (3, 4),
+            ..Default::default()
+        };
+        let out = split_hyphens(vec![t("(Vena-Kava),"), t("Toprol-XL"), t("x-")], |w| {
+            w == "Toprol-XL"
+        });
+        let texts: Vec<&str> = out.iter().map(|t| t.text.as_str()).collect();
+        assert_eq!(texts, vec!["(Vena", "Kava),", "Toprol-XL", "x-"]);
+        assert!(join_hyphens(&out[0], &out[1]));
+        assert!(!join_hyphens(&out[1], &out[2]));
+        assert_eq!(out[1].src, (3, 4));
     }
 
     #[test]
