@@ -482,6 +482,9 @@ pub(crate) fn eval_window(
     let mut exact_sound = 0usize;
     let mut drug_evidence: Vec<(u32, f32)> = Vec::new();
     let glued = len == 1 && glued_english(lx, &words[0]);
+    // Per-window facts the candidate loop checks, looked up once.
+    let word_groups: Vec<_> = words.iter().filter_map(|w| lx.sound_alike.get(w)).collect();
+    let joined_suffix = suffix_of(&joined);
     // Sound-alike candidates first; a single word none of them fits may still be a
     // near spelling whose sound code drifted (symmetric-delete candidates).
     for round in 0..2 {
@@ -499,16 +502,18 @@ pub(crate) fn eval_window(
                 continue;
             }
             // Never turn one real member of a sound-alike group into another.
-            if let Some(g) = lx.sound_alike.get(&t.key) {
-                if words.iter().any(|w| lx.sound_alike.get(w) == Some(g)) {
-                    continue;
+            if !word_groups.is_empty() {
+                if let Some(g) = lx.sound_alike.get(&t.key) {
+                    if word_groups.contains(&g) {
+                        continue;
+                    }
                 }
             }
             // Obscure drug names are not worth merging ordinary words for.
             if len > 1 && !none_english && t.tier == Tier::Drug {
                 continue;
             }
-            if len == 1 && suffix_of(&joined).is_some() && suffix_of(&joined) != suffix_of(&t.key) {
+            if len == 1 && joined_suffix.is_some() && joined_suffix != suffix_of(&t.key) {
                 continue;
             }
             // "cut down" -> "cutdown" only respells real words.
@@ -517,10 +522,13 @@ pub(crate) fn eval_window(
             }
             let cd = ix.code_distance(&codes, id);
             // Far in sound, it must be close in letters (a symmetric-delete candidate).
-            if cd > 2 && strsim::damerau_levenshtein(&joined, &t.key) > MAX_EDITS {
+            // Optimal string alignment: Damerau-Levenshtein for words (adjacent swaps
+            // count once) without the hash map the unrestricted form needs.
+            let edits = strsim::osa_distance(&joined, &t.key);
+            if cd > 2 && edits > MAX_EDITS {
                 continue;
             }
-            let dl = strsim::normalized_damerau_levenshtein(&joined, &t.key) as f32;
+            let dl = 1.0 - edits as f32 / jlen.max(tlen) as f32;
             let jw = strsim::jaro_winkler(&joined, &t.key) as f32;
             let ls = dl.max(jw - 0.15);
             let accept = if all_english {
