@@ -341,25 +341,18 @@ pub fn recognize_chunks(
             scope.spawn(move || {
                 let mut state = match recognizer.new_state() {
                     Ok(state) => state,
-                    Err(e) => return drop(tx.send((usize::MAX, Err(e)))),
+                    Err(e) => {
+                        failed.store(true, Ordering::SeqCst);
+                        return drop(tx.send((usize::MAX, Err(e))));
+                    }
                 };
                 loop {
                     let i = next.fetch_add(1, Ordering::SeqCst);
                     if i >= ranges.len() || failed.load(Ordering::SeqCst) {
                         break;
                     }
-                    let (a, b) = ranges[i];
-                    let part = recognizer
-                        .recognize_in(&mut state, &samples[a..b], a as f64 / rate, worker_opts)
-                        .map(|mut part| {
-                            let chunk_end = b as f64 / rate;
-                            for seg in &mut part {
-                                seg.end = seg.end.min(chunk_end);
-                                seg.start = seg.start.min(seg.end);
-                                clamp_word_times(&mut seg.words, seg.start, seg.end);
-                            }
-                            part
-                        });
+                    let part =
+                        recognize_range(recognizer, &mut state, samples, ranges[i], worker_opts);
                     if part.is_err() {
                         failed.store(true, Ordering::SeqCst);
                     }
@@ -393,6 +386,26 @@ pub fn recognize_chunks(
         return Err(e);
     }
     Ok(parts.into_iter().flatten().flatten().collect())
+}
+
+/// Recognises `samples[a..b]` in `state`, with times in the whole file and
+/// segments kept inside the range.
+fn recognize_range(
+    recognizer: &Recognizer,
+    state: &mut WhisperState,
+    samples: &[f32],
+    (a, b): (usize, usize),
+    opts: &SttOptions,
+) -> Result<Vec<Segment>> {
+    let rate = TARGET_RATE as f64;
+    let mut part = recognizer.recognize_in(state, &samples[a..b], a as f64 / rate, opts)?;
+    let range_end = b as f64 / rate;
+    for seg in &mut part {
+        seg.end = seg.end.min(range_end);
+        seg.start = seg.start.min(seg.end);
+        clamp_word_times(&mut seg.words, seg.start, seg.end);
+    }
+    Ok(part)
 }
 
 #[cfg(test)]

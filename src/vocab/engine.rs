@@ -262,6 +262,9 @@ const ONSET_PENALTY: f32 = 0.05;
 /// Letters a word needs before a unique exact sound match counts as evidence.
 const UNIQUE_SOUND_LETTERS: usize = 8;
 
+/// Score added when an unknown word sounds exactly like one non-drug term only.
+const UNIQUE_SOUND_BONUS: f32 = 0.05;
+
 /// Whether a word next to `toks[i]` is neither English nor a listed term.
 fn unknown_neighbour(lx: &Lexicon, toks: &[Tok], i: usize) -> bool {
     [i.checked_sub(1), Some(i + 1)]
@@ -276,9 +279,6 @@ fn unknown_neighbour(lx: &Lexicon, toks: &[Tok], i: usize) -> bool {
                 && !lx.medical_words.contains(&w)
         })
 }
-
-/// Score added when an unknown word sounds exactly like one non-drug term only.
-const UNIQUE_SOUND_BONUS: f32 = 0.05;
 
 /// Probability below which the recogniser is taken to be unsure of a word.
 const UNSURE: f32 = 0.35;
