@@ -359,6 +359,9 @@ describe('review page', { timeout: 30 * 60 * 1000 }, () => {
     await page.fill('#jump-form input[name=t]', '0:10');
     await page.keyboard.press('Enter');
     await page.waitForSelector('#jump-dialog', { state: 'hidden' });
+    // The seek happens on the dialog's close event, a task after it hides.
+    await page.waitForFunction(() => Math.abs(document.querySelector('#audio').currentTime - 10) < 0.2, null, { timeout: 5000 })
+      .catch(() => {});
     assert.ok(Math.abs((await audioTime()) - 10) < 0.2, 'Ctrl+G jumps to 0:10');
   });
 
@@ -380,6 +383,8 @@ describe('review page', { timeout: 30 * 60 * 1000 }, () => {
     await page.keyboard.press('F9');
     assert.equal(await page.inputValue('#settings-dialog input[name=playPause]'), 'F9');
     await page.click('#settings-dialog button[value=ok]');
+    // The dialog's close event (which stores the keys) comes a task after the click.
+    await page.waitForFunction(() => localStorage.getItem('medscribe.keys') !== null);
     assert.deepEqual(JSON.parse(await page.evaluate(() => localStorage.getItem('medscribe.keys'))).playPause, ['F9']);
     await page.focus('#editor');
     await page.keyboard.press('F9');
@@ -388,7 +393,7 @@ describe('review page', { timeout: 30 * 60 * 1000 }, () => {
     assert.ok(await page.evaluate(() => document.querySelector('#audio').paused));
     await page.click('#settings-btn');
     await page.click('#settings-dialog #keys-reset');
-    assert.equal(await page.evaluate(() => localStorage.getItem('medscribe.keys')), null);
+    await page.waitForFunction(() => localStorage.getItem('medscribe.keys') === null);
   });
 
   it('autosaves an edited word with its timing and shows it after a reload', async () => {
