@@ -36,7 +36,14 @@ fn edited(doc: &Value, word: &str) -> Value {
 #[test]
 fn review_workflow_end_to_end() {
     let server = Server::start(&[]);
-    let id = draft_of(&server, "samples/d10.wav", &[("priority", "stat")]);
+    let id = draft_of(
+        &server,
+        "samples/d10.wav",
+        &[
+            ("priority", "stat"),
+            ("terms", " apixaban;metoprolol\n Apixaban, "),
+        ],
+    );
 
     // The transcriptionist edits the draft.
     let mut mt = server.login("mt");
@@ -45,6 +52,11 @@ fn review_workflow_end_to_end() {
     assert_eq!(list["items"][0]["id"], id);
     let (rev1, doc) = transcript(&mut mt, id);
     assert!(doc["text"].as_str().unwrap().len() > 200, "draft too short");
+    let prompt = doc["params"]["prompt"].as_str().unwrap();
+    assert!(
+        prompt.starts_with("apixaban, metoprolol, ") && prompt.len() > 100,
+        "the expected terms lead the vocabulary's in the prompt: {prompt}"
+    );
     let (status, saved) = mt.put(
         &format!("/api/dictations/{id}/transcript"),
         Some(rev1),

@@ -157,6 +157,7 @@ pub fn serve(args: ServeArgs) -> Result<ExitCode> {
             cancel: Some(cancel),
             ..DecodeOptions::default()
         },
+        expected_terms: Vec::new(),
     };
     let config = ServeConfig {
         bind: args.bind,

@@ -57,6 +57,10 @@ pub struct TranscribeArgs {
     /// (default: terms from the vocabulary).
     #[arg(long)]
     pub prompt: Option<String>,
+    /// Terms expected in these dictations, comma-separated (e.g. the patient's
+    /// medications): they lead the prompt, ahead of the vocabulary's terms.
+    #[arg(long, value_name = "LIST", conflicts_with = "prompt")]
+    pub terms: Option<String>,
     /// Output formats, comma-separated: txt, json, srt, vtt.
     #[arg(short, long, value_delimiter = ',', default_value = "txt,json")]
     pub format: Vec<Format>,
@@ -182,6 +186,7 @@ pub fn run(args: TranscribeArgs) -> Result<ExitCode> {
             max_duration_s: args.max_hours * 3600.0,
             cancel: Some(cancel.clone()),
         },
+        expected_terms: crate::vocab::split_terms(args.terms.as_deref().unwrap_or("")),
     };
 
     // Durations first, for an honest batch ETA.

@@ -58,7 +58,8 @@ async fn transcribe(
     job: &Job,
 ) -> crate::Result<()> {
     let path = state.store.audio_dir().join(&job.audio_file);
-    let (p, r) = (pipeline.clone(), run.clone());
+    let (p, mut r) = (pipeline.clone(), run.clone());
+    r.expected_terms = crate::vocab::split_terms(&job.expected_terms);
     let result = tokio::task::spawn_blocking(move || p.run(&path, &r, &mut |_| {}))
         .await
         .map_err(|_| Error::Stt("the transcription thread panicked".into()));

@@ -26,6 +26,8 @@ pub struct NewDictation {
     pub audio_bytes: i64,
     pub content_type: String,
     pub duration_s: f64,
+    /// Comma-separated terms to lead the recogniser's prompt (may be empty).
+    pub expected_terms: String,
 }
 
 /// A dictation as stored, with names joined in.
@@ -122,8 +124,8 @@ impl Store {
                 let id = sqlx::query(
                     "INSERT INTO dictations (office_id, uploaded_by, physician_id, patient_name, mrn, dob,
                         work_type, priority, state, audio_file, audio_sha256, audio_bytes, content_type,
-                        duration_s, created_at, due_at, updated_at)
-                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'uploaded', ?, ?, ?, ?, ?, ?, ?, ?)",
+                        duration_s, created_at, due_at, updated_at, expected_terms)
+                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'uploaded', ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 )
                 .bind(d.office_id)
                 .bind(by.id)
@@ -141,6 +143,7 @@ impl Store {
                 .bind(super::rfc3339(created))
                 .bind(super::rfc3339(due))
                 .bind(super::rfc3339(created))
+                .bind(&d.expected_terms)
                 .execute(&mut *c)
                 .await
                 .map_err(db("add dictation"))?
@@ -702,6 +705,7 @@ mod tests {
             audio_bytes: 1,
             content_type: "audio/wav".into(),
             duration_s: 12.5,
+            expected_terms: String::new(),
         };
         let id = store.create_dictation(front, &d).await.unwrap();
         let mut w = store.begin().await.unwrap();

@@ -22,6 +22,8 @@ pub struct Job {
     pub dictation_id: i64,
     pub attempts: i64,
     pub audio_file: String,
+    /// The dictation's expected terms, comma-separated (may be empty).
+    pub expected_terms: String,
 }
 
 /// The latest job of a dictation, for its details page.
@@ -103,7 +105,7 @@ impl Store {
     pub async fn claim_job(&self) -> Result<Option<Job>> {
         let mut w = self.begin().await?;
         let job: Option<Job> = sqlx::query_as(
-            "SELECT j.id, j.dictation_id, j.attempts + 1 AS attempts, d.audio_file
+            "SELECT j.id, j.dictation_id, j.attempts + 1 AS attempts, d.audio_file, d.expected_terms
              FROM jobs j JOIN dictations d ON d.id = j.dictation_id
              WHERE j.state = 'queued' ORDER BY j.rank, j.id LIMIT 1",
         )

@@ -36,6 +36,32 @@ use token::{split_punct, tokenize, Tok};
 /// medical terms run about three characters a token.
 pub const PROMPT_CHARS: usize = 600;
 
+/// Splits a list of terms as people type it (commas, semicolons or new lines
+/// between terms) into trimmed, non-empty terms, each once, in order.
+pub fn split_terms(list: &str) -> Vec<String> {
+    let mut seen = std::collections::HashSet::new();
+    list.split([',', ';', '\n'])
+        .map(|t| t.split_whitespace().collect::<Vec<_>>().join(" "))
+        .filter(|t| !t.is_empty() && seen.insert(t.to_lowercase()))
+        .collect()
+}
+
+/// Joins `terms` with ", ", leaving out any that would pass `max_chars`.
+pub fn join_within(terms: impl IntoIterator<Item = String>, max_chars: usize) -> String {
+    let mut out = String::new();
+    for term in terms {
+        let extra = if out.is_empty() { 0 } else { 2 } + term.len();
+        if out.len() + extra > max_chars {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push_str(", ");
+        }
+        out.push_str(&term);
+    }
+    out
+}
+
 /// One change the vocabulary pass made (applied) or proposes (suggested).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Correction {
@@ -119,7 +145,6 @@ impl Vocabulary {
     /// Terms for Whisper's initial prompt, custom terms first (latest layer first),
     /// then commonly prescribed drugs, comma-separated, at most `max_chars` long.
     pub fn prompt_terms(&self, max_chars: usize) -> String {
-        let mut out = String::new();
         let custom = self
             .lx
             .custom
@@ -134,20 +159,10 @@ impl Vocabulary {
             .collect();
         common.sort_by(|a, b| a.display.cmp(&b.display));
         let mut seen = std::collections::HashSet::new();
-        for term in custom.chain(common.into_iter().map(|t| t.display.clone())) {
-            if !seen.insert(term.to_lowercase()) {
-                continue;
-            }
-            let extra = if out.is_empty() { 0 } else { 2 } + term.len();
-            if out.len() + extra > max_chars {
-                continue;
-            }
-            if !out.is_empty() {
-                out.push_str(", ");
-            }
-            out.push_str(&term);
-        }
-        out
+        let terms = custom
+            .chain(common.into_iter().map(|t| t.display.clone()))
+            .filter(|t| seen.insert(t.to_lowercase()));
+        join_within(terms, max_chars)
     }
 
     /// Corrects recognised words, using their probabilities as evidence.
@@ -343,5 +358,26 @@ impl Vocabulary {
             words,
             corrections,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn terms_split_as_people_type_them() {
+        assert_eq!(
+            split_terms(" apixaban;metoprolol  tartrate\n Apixaban, ,"),
+            ["apixaban", "metoprolol tartrate"]
+        );
+        assert!(split_terms(" ,;\n").is_empty());
+    }
+
+    #[test]
+    fn joined_terms_stay_within_the_budget() {
+        let terms = ["apixaban", "a-very-long-term-name", "lisinopril"].map(String::from);
+        assert_eq!(join_within(terms.clone(), 22), "apixaban, lisinopril");
+        assert_eq!(join_within(terms, 5), "");
     }
 }

@@ -23,6 +23,8 @@ use crate::{fsutil, Error};
 
 /// Text fields before the file; each at most this long.
 const MAX_FIELD: usize = 256;
+/// The expected-terms field (a medication and problem list) may be longer.
+const MAX_TERMS_FIELD: usize = 4096;
 
 #[derive(Default)]
 struct Fields {
@@ -32,6 +34,7 @@ struct Fields {
     work_type: Option<String>,
     priority: Option<String>,
     physician: Option<String>,
+    terms: Option<String>,
 }
 
 /// A temporary upload that is removed unless kept.
@@ -116,9 +119,14 @@ async fn receive(
             continue;
         }
         let text = field.text().await.map_err(multipart_error)?;
-        if text.len() > MAX_FIELD {
+        let max = if name == "terms" {
+            MAX_TERMS_FIELD
+        } else {
+            MAX_FIELD
+        };
+        if text.len() > max {
             return Err(ApiError::bad_request(format!(
-                "field {name} is longer than {MAX_FIELD} characters"
+                "field {name} is longer than {max} characters"
             )));
         }
         let text = Some(text.trim().to_string());
@@ -129,6 +137,7 @@ async fn receive(
             "work_type" => fields.work_type = text,
             "priority" => fields.priority = text,
             "physician" => fields.physician = text,
+            "terms" => fields.terms = text,
             _ => {}
         }
     }
@@ -183,6 +192,7 @@ async fn receive(
         audio_bytes: size as i64,
         content_type: content_type(&info.container).into(),
         duration_s: info.duration_s,
+        expected_terms: crate::vocab::split_terms(fields.terms.as_deref().unwrap_or("")).join(", "),
     };
     let id = match state.store.create_dictation(user, &new).await {
         Ok(id) => id,
