@@ -87,18 +87,12 @@ impl Pipeline {
         if let Some(p) = &opts.stt.prompt {
             return Some(p.clone());
         }
-        let mut out = join_within(opts.expected_terms.iter().cloned(), PROMPT_CHARS);
-        if let Some(v) = &self.vocab {
-            let room = PROMPT_CHARS.saturating_sub(out.len() + 2);
-            let more = v.prompt_terms(room);
-            if !more.is_empty() {
-                if !out.is_empty() {
-                    out.push_str(", ");
-                }
-                out.push_str(&more);
-            }
-        }
-        Some(out).filter(|p| !p.is_empty())
+        let leading = &opts.expected_terms;
+        let prompt = match &self.vocab {
+            Some(v) => v.prompt_after(leading, PROMPT_CHARS),
+            None => join_within(leading.iter().cloned(), PROMPT_CHARS),
+        };
+        Some(prompt).filter(|p| !p.is_empty())
     }
 
     /// Transcribes the audio file at `path`.

@@ -157,7 +157,7 @@ pub fn serve(args: ServeArgs) -> Result<ExitCode> {
             cancel: Some(cancel),
             ..DecodeOptions::default()
         },
-        expected_terms: Vec::new(),
+        ..RunOptions::default()
     };
     let config = ServeConfig {
         bind: args.bind,

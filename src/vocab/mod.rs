@@ -145,6 +145,12 @@ impl Vocabulary {
     /// Terms for Whisper's initial prompt, custom terms first (latest layer first),
     /// then commonly prescribed drugs, comma-separated, at most `max_chars` long.
     pub fn prompt_terms(&self, max_chars: usize) -> String {
+        self.prompt_after(&[], max_chars)
+    }
+
+    /// [`Vocabulary::prompt_terms`] led by `leading` (e.g. a dictation's
+    /// expected terms); a term already given is not repeated.
+    pub fn prompt_after(&self, leading: &[String], max_chars: usize) -> String {
         let custom = self
             .lx
             .custom
@@ -159,7 +165,10 @@ impl Vocabulary {
             .collect();
         common.sort_by(|a, b| a.display.cmp(&b.display));
         let mut seen = std::collections::HashSet::new();
-        let terms = custom
+        let terms = leading
+            .iter()
+            .cloned()
+            .chain(custom)
             .chain(common.into_iter().map(|t| t.display.clone()))
             .filter(|t| seen.insert(t.to_lowercase()));
         join_within(terms, max_chars)
