@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::sync::OnceLock;
 
 use medscribe::transcript::Word;
-use medscribe::vocab::{Corrected, Vocabulary};
+use medscribe::vocab::{Corrected, Vocabulary, PROMPT_CHARS};
 
 fn vocab() -> &'static Vocabulary {
     static V: OnceLock<Vocabulary> = OnceLock::new();
@@ -357,6 +357,16 @@ fn custom_layers_override_in_order() {
         .unwrap()
         .with_custom(&[PathBuf::from("/nonexistent/x.txt")])
         .is_err());
+}
+
+#[test]
+fn default_prompt_leads_with_the_most_commonly_prescribed_drugs() {
+    let p = vocab().prompt_terms(PROMPT_CHARS);
+    assert!(
+        p.starts_with("atorvastatin, metformin, levothyroxine, lisinopril"),
+        "{p}"
+    );
+    assert!(p.len() <= PROMPT_CHARS);
 }
 
 #[test]

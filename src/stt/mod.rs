@@ -250,10 +250,12 @@ fn clamp_word_times(words: &mut [Word], seg_start: f64, seg_end: f64) {
 }
 
 /// A stretch of the audio to recognise on its own, in seconds.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Chunk {
     pub start: f64,
     pub end: f64,
+    /// The speech spans inside it: what Whisper's output must cover.
+    pub speech: Vec<(f64, f64)>,
 }
 
 /// Groups speech spans (sorted, seconds) into chunks of at most `max_s`,
@@ -274,11 +276,54 @@ pub fn chunks_from_speech(speech: &[(f64, f64)], max_s: f64) -> Vec<Chunk> {
     let mut chunks: Vec<Chunk> = Vec::new();
     for (s, e) in pieces {
         match chunks.last_mut() {
-            Some(c) if e - c.start <= max_s => c.end = e,
-            _ => chunks.push(Chunk { start: s, end: e }),
+            Some(c) if e - c.start <= max_s => {
+                c.end = e;
+                c.speech.push((s, e));
+            }
+            _ => chunks.push(Chunk {
+                start: s,
+                end: e,
+                speech: vec![(s, e)],
+            }),
         }
     }
     chunks
+}
+
+/// Speech shorter than this that Whisper skipped is left alone: segment ends
+/// are estimates and a shorter stretch is usually the tail of a written word.
+pub const MIN_DROPPED_SPEECH_S: f64 = 1.5;
+
+/// Stretches of `chunk` that hold at least `min_s` of speech but no segment:
+/// speech Whisper skipped. It sometimes ends a window after a sentence (an
+/// end-of-text token, more often with a long prompt) and never writes the rest
+/// of the chunk. Each stretch is trimmed to the speech in it.
+pub fn dropped_speech(chunk: &Chunk, segments: &[Segment], min_s: f64) -> Vec<(f64, f64)> {
+    let mut covered: Vec<(f64, f64)> = segments.iter().map(|s| (s.start, s.end)).collect();
+    covered.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let mut gaps = Vec::new();
+    let mut at = chunk.start;
+    for (s, e) in covered {
+        if s > at {
+            gaps.push((at, s));
+        }
+        at = at.max(e);
+    }
+    if chunk.end > at {
+        gaps.push((at, chunk.end));
+    }
+    gaps.into_iter()
+        .filter_map(|(g0, g1)| {
+            let inside: Vec<(f64, f64)> = chunk
+                .speech
+                .iter()
+                .map(|&(s, e)| (s.max(g0), e.min(g1)))
+                .filter(|(s, e)| e > s)
+                .collect();
+            let amount: f64 = inside.iter().map(|(s, e)| e - s).sum();
+            (amount >= min_s).then(|| (inside[0].0, inside[inside.len() - 1].1))
+        })
+        .collect()
 }
 
 /// Most chunks recognised at once. Each decoder state holds its own buffers
@@ -316,14 +361,12 @@ pub fn recognize_chunks(
         progress(total_s);
         return Ok(segments);
     };
-    let ranges: Vec<(usize, usize)> = chunks
+    let work: Vec<(&Chunk, (usize, usize))> = chunks
         .iter()
-        .map(|c| {
-            let a = ((c.start * rate) as usize).min(samples.len());
-            (a, ((c.end * rate).ceil() as usize).clamp(a, samples.len()))
-        })
-        .filter(|(a, b)| b - a >= (rate * 0.1) as usize) // too short to hold a word
+        .map(|c| (c, sample_range(c.start, c.end, samples.len())))
+        .filter(|(_, (a, b))| b - a >= (rate * 0.1) as usize) // too short to hold a word
         .collect();
+    let ranges: Vec<(usize, usize)> = work.iter().map(|(_, r)| *r).collect();
     let all_samples: usize = ranges.iter().map(|(a, b)| b - a).sum();
     let (workers, threads_each) = plan_workers(opts.threads, ranges.len());
     let worker_opts = SttOptions {
@@ -339,7 +382,7 @@ pub fn recognize_chunks(
     std::thread::scope(|scope| {
         for _ in 0..workers {
             let tx = tx.clone();
-            let (next, failed, ranges, worker_opts) = (&next, &failed, &ranges, &worker_opts);
+            let (next, failed, work, worker_opts) = (&next, &failed, &work, &worker_opts);
             scope.spawn(move || {
                 let mut state = match recognizer.new_state() {
                     Ok(state) => state,
@@ -350,11 +393,12 @@ pub fn recognize_chunks(
                 };
                 loop {
                     let i = next.fetch_add(1, Ordering::SeqCst);
-                    if i >= ranges.len() || failed.load(Ordering::SeqCst) {
+                    if i >= work.len() || failed.load(Ordering::SeqCst) {
                         break;
                     }
+                    let (chunk, range) = work[i];
                     let part =
-                        recognize_range(recognizer, &mut state, samples, ranges[i], worker_opts);
+                        recognize_chunk(recognizer, &mut state, samples, chunk, range, worker_opts);
                     if part.is_err() {
                         failed.store(true, Ordering::SeqCst);
                     }
@@ -390,6 +434,40 @@ pub fn recognize_chunks(
     Ok(parts.into_iter().flatten().flatten().collect())
 }
 
+/// Sample indices of `start_s..end_s`, inside `0..len`.
+fn sample_range(start_s: f64, end_s: f64, len: usize) -> (usize, usize) {
+    let rate = TARGET_RATE as f64;
+    let a = ((start_s.max(0.0) * rate) as usize).min(len);
+    (a, ((end_s * rate).ceil() as usize).clamp(a, len))
+}
+
+/// Recognises `chunk` (`samples[a..b]`) in `state`, with times in the whole
+/// file and segments kept inside the chunk. Speech Whisper skipped is
+/// recognised once more on its own (see [`dropped_speech`]).
+fn recognize_chunk(
+    recognizer: &Recognizer,
+    state: &mut WhisperState,
+    samples: &[f32],
+    chunk: &Chunk,
+    (a, b): (usize, usize),
+    opts: &SttOptions,
+) -> Result<Vec<Segment>> {
+    let mut part = recognize_range(recognizer, state, samples, (a, b), opts)?;
+    if part.is_empty() {
+        return Ok(part); // nothing written at all: the same audio again gives the same
+    }
+    for (s, e) in dropped_speech(chunk, &part, MIN_DROPPED_SPEECH_S) {
+        // A little of the audio around the speech, as the VAD pads its spans.
+        let (ga, gb) = sample_range(s - 0.2, e + 0.2, samples.len());
+        let (ga, gb) = (ga.max(a), gb.min(b));
+        if gb > ga {
+            part.extend(recognize_range(recognizer, state, samples, (ga, gb), opts)?);
+        }
+    }
+    part.sort_by(|x, y| x.start.total_cmp(&y.start));
+    Ok(part)
+}
+
 /// Recognises `samples[a..b]` in `state`, with times in the whole file and
 /// segments kept inside the range.
 fn recognize_range(
@@ -423,11 +501,13 @@ mod tests {
             vec![
                 Chunk {
                     start: 0.0,
-                    end: 28.0
+                    end: 28.0,
+                    speech: speech[..3].to_vec(),
                 },
                 Chunk {
                     start: 30.0,
-                    end: 35.0
+                    end: 35.0,
+                    speech: speech[3..].to_vec(),
                 }
             ]
         );
@@ -442,6 +522,49 @@ mod tests {
         }
         assert_eq!(chunks[0].start, 0.0);
         assert!((chunks[2].end - 70.0).abs() < 1e-9);
+    }
+
+    fn segment(start: f64, end: f64) -> Segment {
+        Segment {
+            start,
+            end,
+            text: "x".into(),
+            words: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn skipped_speech_is_found_at_the_end_and_between_segments() {
+        let chunk = Chunk {
+            start: 50.0,
+            end: 80.0,
+            speech: vec![(50.0, 58.0), (58.5, 66.0), (70.0, 80.0)],
+        };
+        // Whisper stopped after the first sentence.
+        assert_eq!(
+            dropped_speech(&chunk, &[segment(50.0, 58.2)], 1.5),
+            vec![(58.5, 80.0)]
+        );
+        // A hole in the middle, trimmed to the speech in it.
+        assert_eq!(
+            dropped_speech(&chunk, &[segment(50.0, 61.0), segment(72.0, 80.0)], 1.5),
+            vec![(61.0, 72.0)]
+        );
+    }
+
+    #[test]
+    fn covered_speech_and_short_tails_are_not_dropped() {
+        let chunk = Chunk {
+            start: 0.0,
+            end: 30.0,
+            speech: vec![(0.0, 12.0), (20.0, 30.0)],
+        };
+        // Silence between spans needs no segment.
+        assert!(dropped_speech(&chunk, &[segment(0.0, 12.0), segment(20.0, 30.0)], 1.5).is_empty());
+        // A segment ending a second early is an estimate, not lost speech.
+        assert!(dropped_speech(&chunk, &[segment(0.0, 12.0), segment(20.0, 29.0)], 1.5).is_empty());
+        // No segment at all: everything is dropped.
+        assert_eq!(dropped_speech(&chunk, &[], 1.5), vec![(0.0, 30.0)]);
     }
 
     #[test]

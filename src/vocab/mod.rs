@@ -157,19 +157,18 @@ impl Vocabulary {
             .iter()
             .rev()
             .map(|e| e.display.clone().unwrap_or_else(|| e.term.clone()));
-        let mut common: Vec<&lexicon::Term> = self
+        // In the list's order: most commonly prescribed first.
+        let common = self
             .lx
             .terms
             .iter()
-            .filter(|t| t.tier == lexicon::Tier::CommonDrug)
-            .collect();
-        common.sort_by(|a, b| a.display.cmp(&b.display));
+            .filter(|t| t.tier == lexicon::Tier::CommonDrug);
         let mut seen = std::collections::HashSet::new();
         let terms = leading
             .iter()
             .cloned()
             .chain(custom)
-            .chain(common.into_iter().map(|t| t.display.clone()))
+            .chain(common.map(|t| t.display.clone()))
             .filter(|t| seen.insert(t.to_lowercase()));
         join_within(terms, max_chars)
     }
