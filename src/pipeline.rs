@@ -7,9 +7,9 @@ use std::sync::Arc;
 
 use sha2::{Digest, Sha256};
 
-use crate::audio::{self, DecodeOptions};
+use crate::audio::{self, AudioInfo, DecodeOptions};
 use crate::error::IoContext;
-use crate::stt::{self, Recognizer, SttOptions, MAX_CHUNK_S};
+use crate::stt::{self, Chunk, Recognizer, SttOptions, MAX_CHUNK_S};
 use crate::transcript::{join_words, ModelRef, Params, Segment, Source, Transcript, SCHEMA};
 use crate::vocab::Vocabulary;
 use crate::Result;
@@ -32,6 +32,14 @@ pub struct RunOptions {
     /// Terms expected in this dictation (e.g. the patient's medication list):
     /// they lead the prompt, ahead of the vocabulary's own terms.
     pub expected_terms: Vec<String>,
+}
+
+/// A dictation decoded, with its speech found: ready to recognise.
+pub struct Prepared {
+    sha256: String,
+    info: AudioInfo,
+    samples: Vec<f32>,
+    chunks: Option<Vec<Chunk>>,
 }
 
 /// Where a transcription is: for progress bars.
@@ -102,21 +110,54 @@ impl Pipeline {
         opts: &RunOptions,
         progress: &mut dyn FnMut(Stage),
     ) -> Result<Transcript> {
+        let prepared = self.prepare(path, opts, progress)?;
+        self.finish(path, prepared, opts, progress)
+    }
+
+    /// The first part of [`Pipeline::run`]: hashes and decodes the file and
+    /// finds its speech. It uses one core, so a batch prepares the next file
+    /// while the current one is recognised.
+    pub fn prepare(
+        &self,
+        path: &Path,
+        opts: &RunOptions,
+        progress: &mut dyn FnMut(Stage),
+    ) -> Result<Prepared> {
         let sha256 = sha256_file(path)?;
         progress(Stage::Decoding);
         let decoded = audio::decode_file(path, &opts.decode)?;
-        let info = decoded.info.clone();
-        let samples = decoded.samples;
-        let total_s = samples.len() as f64 / audio::TARGET_RATE as f64;
-
         let chunks = match &self.vad_model {
             Some(vad) => {
                 progress(Stage::Detecting);
-                let spans = stt::vad::speech_spans(vad, &samples)?;
+                let spans = stt::vad::speech_spans(vad, &decoded.samples)?;
                 Some(stt::chunks_from_speech(&spans, MAX_CHUNK_S))
             }
             None => None,
         };
+        Ok(Prepared {
+            sha256,
+            info: decoded.info,
+            samples: decoded.samples,
+            chunks,
+        })
+    }
+
+    /// The rest of [`Pipeline::run`]: recognises the speech of a prepared file
+    /// and runs the vocabulary pass.
+    pub fn finish(
+        &self,
+        path: &Path,
+        prepared: Prepared,
+        opts: &RunOptions,
+        progress: &mut dyn FnMut(Stage),
+    ) -> Result<Transcript> {
+        let Prepared {
+            sha256,
+            info,
+            samples,
+            chunks,
+        } = prepared;
+        let total_s = samples.len() as f64 / audio::TARGET_RATE as f64;
         let mut stt_opts = opts.stt.clone();
         stt_opts.prompt = self.prompt(opts);
         let segments = stt::recognize_chunks(

@@ -12,7 +12,7 @@ use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::audio::DecodeOptions;
 use crate::cli::EXIT_SOME_FAILED;
-use crate::pipeline::{Pipeline, RunOptions, Stage};
+use crate::pipeline::{Pipeline, Prepared, RunOptions, Stage};
 use crate::stt::SttOptions;
 use crate::transcript::render::Format;
 use crate::transcript::Transcript;
@@ -214,60 +214,93 @@ pub fn run(args: TranscribeArgs) -> Result<ExitCode> {
 
     std::thread::scope(|scope| {
         for _ in 0..jobs {
-            scope.spawn(|| loop {
-                let i = next.fetch_add(1, Ordering::SeqCst);
-                if i >= inputs.len() || cancel.load(Ordering::Relaxed) {
-                    break;
-                }
-                let input = &inputs[i];
-                let name = display_name(input);
-                let bar = bars.insert_before(&batch, ProgressBar::new(1000));
-                bar.set_style(
-                    ProgressStyle::with_template("{prefix:>12} [{bar:30}] {msg}")
-                        .unwrap_or_else(|_| ProgressStyle::default_bar())
-                        .progress_chars("=> "),
-                );
-                bar.set_prefix(truncate(&name, 12));
-                let t0 = Instant::now();
-                let outcome = transcribe_one(
-                    &pipeline,
-                    input,
-                    &targets[i],
-                    &opts,
-                    &formats,
-                    to_stdout,
-                    args.force,
-                    &bar,
-                );
-                bar.finish_and_clear();
-                let audio_s = durations[i];
-                {
-                    let mut done = done_audio.lock().unwrap_or_else(|e| e.into_inner());
-                    *done += audio_s;
-                    batch.set_position((*done * 1000.0) as u64);
-                    batch.set_message(hms(*done));
-                }
-                let (status, error, outputs) = match outcome {
-                    Ok((status, outputs)) => (status, None, outputs),
-                    Err(e) => {
-                        let msg = e.to_string();
-                        if !matches!(e, Error::Interrupted) {
-                            bars.suspend(|| eprintln!("medscribe: {}", prefixed(&name, &msg)));
-                        }
-                        ("failed", Some(msg), Vec::new())
-                    }
+            scope.spawn(|| {
+                let claim = || {
+                    let i = next.fetch_add(1, Ordering::SeqCst);
+                    (i < inputs.len() && !cancel.load(Ordering::Relaxed)).then_some(i)
                 };
-                outcomes
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .push(Outcome {
-                        input: input.display().to_string(),
-                        status,
-                        error,
-                        outputs,
-                        audio_s,
-                        wall_s: t0.elapsed().as_secs_f64(),
+                let prepare = |i: usize, progress: &mut dyn FnMut(Stage)| {
+                    prepare_one(
+                        &pipeline,
+                        &inputs[i],
+                        &targets[i],
+                        &opts,
+                        to_stdout,
+                        args.force,
+                        progress,
+                    )
+                };
+                // The next file is decoded and its speech found on a thread of its
+                // own while this one is recognised: that work uses one core and
+                // would otherwise leave the other idle between files.
+                let mut ahead: Option<std::thread::ScopedJoinHandle<Result<Ready>>> = None;
+                let mut current = claim();
+                while let Some(i) = current {
+                    if cancel.load(Ordering::Relaxed) {
+                        break; // a file prepared ahead is not started after Ctrl-C
+                    }
+                    let input = &inputs[i];
+                    let name = display_name(input);
+                    let bar = bars.insert_before(&batch, ProgressBar::new(1000));
+                    bar.set_style(
+                        ProgressStyle::with_template("{prefix:>12} [{bar:30}] {msg}")
+                            .unwrap_or_else(|_| ProgressStyle::default_bar())
+                            .progress_chars("=> "),
+                    );
+                    bar.set_prefix(truncate(&name, 12));
+                    let t0 = Instant::now();
+                    let ready = match ahead.take() {
+                        Some(handle) => handle.join().unwrap_or_else(|_| {
+                            Err(Error::Stt("preparing the file failed".into()))
+                        }),
+                        None => prepare(i, &mut |stage| show_stage(&bar, stage)),
+                    };
+                    current = claim();
+                    if let Some(j) = current {
+                        ahead = Some(scope.spawn(move || prepare(j, &mut |_| {})));
+                    }
+                    let outcome = ready.and_then(|ready| {
+                        finish_one(
+                            &pipeline,
+                            input,
+                            &targets[i],
+                            ready,
+                            &opts,
+                            &formats,
+                            to_stdout,
+                            &bar,
+                        )
                     });
+                    bar.finish_and_clear();
+                    let audio_s = durations[i];
+                    {
+                        let mut done = done_audio.lock().unwrap_or_else(|e| e.into_inner());
+                        *done += audio_s;
+                        batch.set_position((*done * 1000.0) as u64);
+                        batch.set_message(hms(*done));
+                    }
+                    let (status, error, outputs) = match outcome {
+                        Ok((status, outputs)) => (status, None, outputs),
+                        Err(e) => {
+                            let msg = e.to_string();
+                            if !matches!(e, Error::Interrupted) {
+                                bars.suspend(|| eprintln!("medscribe: {}", prefixed(&name, &msg)));
+                            }
+                            ("failed", Some(msg), Vec::new())
+                        }
+                    };
+                    outcomes
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .push(Outcome {
+                            input: input.display().to_string(),
+                            status,
+                            error,
+                            outputs,
+                            audio_s,
+                            wall_s: t0.elapsed().as_secs_f64(),
+                        });
+                }
             });
         }
     });
@@ -315,38 +348,55 @@ pub fn run(args: TranscribeArgs) -> Result<ExitCode> {
     })
 }
 
-/// Transcribes one input unless its outputs are up to date; returns the status
-/// and the outputs written.
+/// What [`prepare_one`] found: outputs already up to date, or the file ready
+/// to recognise.
+enum Ready {
+    UpToDate(Vec<String>),
+    Prepared(Prepared),
+}
+
+/// Checks whether one input's outputs are up to date and, if not, decodes it
+/// and finds its speech.
 #[allow(clippy::too_many_arguments)]
-fn transcribe_one(
+fn prepare_one(
     pipeline: &Pipeline,
     input: &Path,
     targets: &Result<Vec<(Format, PathBuf)>, String>,
     opts: &RunOptions,
-    formats: &[Format],
     to_stdout: bool,
     force: bool,
-    bar: &ProgressBar,
-) -> Result<(&'static str, Vec<String>)> {
+    progress: &mut dyn FnMut(Stage),
+) -> Result<Ready> {
     let targets = targets.as_ref().map_err(|m| Error::Invalid(m.clone()))?;
     if !to_stdout && !force && up_to_date(pipeline, input, targets, opts)? {
-        return Ok((
-            "skipped",
-            targets
-                .iter()
-                .map(|(_, p)| p.display().to_string())
-                .collect(),
-        ));
+        let outputs = targets
+            .iter()
+            .map(|(_, p)| p.display().to_string())
+            .collect();
+        return Ok(Ready::UpToDate(outputs));
     }
-    let transcript = pipeline.run(input, opts, &mut |stage| match stage {
-        Stage::Decoding => bar.set_message("decoding"),
-        Stage::Detecting => bar.set_message("finding speech"),
-        Stage::Recognizing { done_s, total_s } => {
-            bar.set_position((done_s / total_s.max(1e-9) * 1000.0) as u64);
-            bar.set_message(format!("{} / {}", hms(done_s), hms(total_s)));
-        }
-        Stage::Correcting => bar.set_message("vocabulary"),
-    })?;
+    Ok(Ready::Prepared(pipeline.prepare(input, opts, progress)?))
+}
+
+/// Recognises a prepared input and writes its outputs; returns the status and
+/// the outputs written.
+#[allow(clippy::too_many_arguments)]
+fn finish_one(
+    pipeline: &Pipeline,
+    input: &Path,
+    targets: &Result<Vec<(Format, PathBuf)>, String>,
+    ready: Ready,
+    opts: &RunOptions,
+    formats: &[Format],
+    to_stdout: bool,
+    bar: &ProgressBar,
+) -> Result<(&'static str, Vec<String>)> {
+    let prepared = match ready {
+        Ready::UpToDate(outputs) => return Ok(("skipped", outputs)),
+        Ready::Prepared(prepared) => prepared,
+    };
+    let targets = targets.as_ref().map_err(|m| Error::Invalid(m.clone()))?;
+    let transcript = pipeline.finish(input, prepared, opts, &mut |stage| show_stage(bar, stage))?;
     if to_stdout {
         print!("{}", formats[0].render(&transcript));
         return Ok(("transcribed", vec!["-".into()]));
@@ -360,6 +410,18 @@ fn transcribe_one(
         written.push(path.display().to_string());
     }
     Ok(("transcribed", written))
+}
+
+fn show_stage(bar: &ProgressBar, stage: Stage) {
+    match stage {
+        Stage::Decoding => bar.set_message("decoding"),
+        Stage::Detecting => bar.set_message("finding speech"),
+        Stage::Recognizing { done_s, total_s } => {
+            bar.set_position((done_s / total_s.max(1e-9) * 1000.0) as u64);
+            bar.set_message(format!("{} / {}", hms(done_s), hms(total_s)));
+        }
+        Stage::Correcting => bar.set_message("vocabulary"),
+    }
 }
 
 /// True when every requested output exists and the JSON beside them was made
