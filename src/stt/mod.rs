@@ -5,7 +5,8 @@
 //! speech is fed to Whisper in chunks cut at pauses, each at most one Whisper
 //! window long. That keeps Whisper from inventing text over silence, gives every
 //! window the initial prompt (whisper-rs cannot set `carry_initial_prompt`), and
-//! never cuts a word at a window boundary.
+//! never cuts a word at a window boundary. Each chunk's output is checked against
+//! its speech: what Whisper skipped is recognised once more ([`dropped_speech`]).
 
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
