@@ -1,5 +1,7 @@
 //! One dictation end to end: audio -> speech (VAD + Whisper) -> vocabulary
-//! pass -> [`Transcript`]. The CLI and the server both call [`Pipeline::run`].
+//! pass -> [`Transcript`]. The server and `eval` call [`Pipeline::run`]; a CLI
+//! batch calls its two halves, [`Pipeline::prepare`] and [`Pipeline::finish`],
+//! so that the next file is prepared while the current one is recognised.
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
