@@ -260,16 +260,7 @@ pub fn run(args: TranscribeArgs) -> Result<ExitCode> {
                         ahead = Some(scope.spawn(move || prepare(j, &mut |_| {})));
                     }
                     let outcome = ready.and_then(|ready| {
-                        finish_one(
-                            &pipeline,
-                            input,
-                            &targets[i],
-                            ready,
-                            &opts,
-                            &formats,
-                            to_stdout,
-                            &bar,
-                        )
+                        finish_one(&pipeline, input, ready, &opts, &formats, to_stdout, &bar)
                     });
                     bar.finish_and_clear();
                     let audio_s = durations[i];
@@ -349,24 +340,24 @@ pub fn run(args: TranscribeArgs) -> Result<ExitCode> {
 }
 
 /// What [`prepare_one`] found: outputs already up to date, or the file ready
-/// to recognise.
-enum Ready {
+/// to recognise with the outputs to write.
+enum Ready<'t> {
     UpToDate(Vec<String>),
-    Prepared(Prepared),
+    Prepared(Prepared, &'t [(Format, PathBuf)]),
 }
 
 /// Checks whether one input's outputs are up to date and, if not, decodes it
 /// and finds its speech.
 #[allow(clippy::too_many_arguments)]
-fn prepare_one(
+fn prepare_one<'t>(
     pipeline: &Pipeline,
     input: &Path,
-    targets: &Result<Vec<(Format, PathBuf)>, String>,
+    targets: &'t Result<Vec<(Format, PathBuf)>, String>,
     opts: &RunOptions,
     to_stdout: bool,
     force: bool,
     progress: &mut dyn FnMut(Stage),
-) -> Result<Ready> {
+) -> Result<Ready<'t>> {
     let targets = targets.as_ref().map_err(|m| Error::Invalid(m.clone()))?;
     if !to_stdout && !force && up_to_date(pipeline, input, targets, opts)? {
         let outputs = targets
@@ -375,27 +366,25 @@ fn prepare_one(
             .collect();
         return Ok(Ready::UpToDate(outputs));
     }
-    Ok(Ready::Prepared(pipeline.prepare(input, opts, progress)?))
+    let prepared = pipeline.prepare(input, opts, progress)?;
+    Ok(Ready::Prepared(prepared, targets))
 }
 
 /// Recognises a prepared input and writes its outputs; returns the status and
 /// the outputs written.
-#[allow(clippy::too_many_arguments)]
 fn finish_one(
     pipeline: &Pipeline,
     input: &Path,
-    targets: &Result<Vec<(Format, PathBuf)>, String>,
     ready: Ready,
     opts: &RunOptions,
     formats: &[Format],
     to_stdout: bool,
     bar: &ProgressBar,
 ) -> Result<(&'static str, Vec<String>)> {
-    let prepared = match ready {
+    let (prepared, targets) = match ready {
         Ready::UpToDate(outputs) => return Ok(("skipped", outputs)),
-        Ready::Prepared(prepared) => prepared,
+        Ready::Prepared(prepared, targets) => (prepared, targets),
     };
-    let targets = targets.as_ref().map_err(|m| Error::Invalid(m.clone()))?;
     let transcript = pipeline.finish(input, prepared, opts, &mut |stage| show_stage(bar, stage))?;
     if to_stdout {
         print!("{}", formats[0].render(&transcript));

@@ -232,8 +232,11 @@ impl Recognizer {
     }
 }
 
-/// Encoder frames per second of audio (Whisper: 1500 for 30 s).
+/// Encoder frames per second of audio.
 const ENCODER_FRAMES_PER_S: f64 = 50.0;
+
+/// Encoder frames of a whole Whisper window (30 s): the most it computes.
+const WINDOW_FRAMES: usize = 1500;
 
 /// Encoder frames added beyond the audio's length, so that the last word's end
 /// is seen whole.
@@ -247,7 +250,7 @@ const AUDIO_CTX_MARGIN: usize = 64;
 /// text over).
 fn audio_ctx(n_samples: usize) -> i32 {
     let frames = (n_samples as f64 / TARGET_RATE as f64 * ENCODER_FRAMES_PER_S).ceil() as usize;
-    (frames + AUDIO_CTX_MARGIN).min(1500) as i32
+    (frames + AUDIO_CTX_MARGIN).min(WINDOW_FRAMES) as i32
 }
 
 /// Punctuation that attaches to the word before it even when Whisper emits it
@@ -386,9 +389,8 @@ pub fn recognize_chunks(
         .map(|c| (c, sample_range(c.start, c.end, samples.len())))
         .filter(|(_, (a, b))| b - a >= (rate * 0.1) as usize) // too short to hold a word
         .collect();
-    let ranges: Vec<(usize, usize)> = work.iter().map(|(_, r)| *r).collect();
-    let all_samples: usize = ranges.iter().map(|(a, b)| b - a).sum();
-    let (workers, threads_each) = plan_workers(opts.threads, ranges.len());
+    let all_samples: usize = work.iter().map(|(_, (a, b))| b - a).sum();
+    let (workers, threads_each) = plan_workers(opts.threads, work.len());
     let worker_opts = SttOptions {
         threads: threads_each,
         ..opts.clone()
@@ -397,7 +399,7 @@ pub fn recognize_chunks(
     let next = AtomicUsize::new(0);
     let failed = AtomicBool::new(false);
     let (tx, rx) = mpsc::channel::<(usize, Result<Vec<Segment>>)>();
-    let mut parts: Vec<Option<Vec<Segment>>> = vec![None; ranges.len()];
+    let mut parts: Vec<Option<Vec<Segment>>> = vec![None; work.len()];
     let mut first_error = None;
     std::thread::scope(|scope| {
         for _ in 0..workers {
@@ -434,7 +436,7 @@ pub fn recognize_chunks(
         for (i, part) in rx {
             match part {
                 Ok(part) => {
-                    let (a, b) = ranges[i];
+                    let (_, (a, b)) = work[i];
                     done_samples += b - a;
                     parts[i] = Some(part);
                     progress(total_s * done_samples as f64 / all_samples.max(1) as f64);
@@ -478,7 +480,8 @@ fn recognize_chunk(
     }
     for (s, e) in dropped_speech(chunk, &part, MIN_DROPPED_SPEECH_S) {
         // A little of the audio around the speech, as the VAD pads its spans.
-        let (ga, gb) = sample_range(s - 0.2, e + 0.2, samples.len());
+        let pad = vad::SPEECH_PAD_MS as f64 / 1000.0;
+        let (ga, gb) = sample_range(s - pad, e + pad, samples.len());
         let (ga, gb) = (ga.max(a), gb.min(b));
         if gb > ga {
             part.extend(recognize_range(recognizer, state, samples, (ga, gb), opts)?);

@@ -8,6 +8,9 @@ use whisper_rs::{WhisperVadContext, WhisperVadContextParams, WhisperVadParams};
 use super::MAX_CHUNK_S;
 use crate::{Error, Result};
 
+/// Audio kept on each side of a speech span, so that soft word edges are not cut.
+pub const SPEECH_PAD_MS: i32 = 200;
+
 /// Finds speech in 16 kHz mono `samples`; returns (start, end) spans in seconds.
 ///
 /// Runs on one thread: the VAD is tiny, and ggml's spin-waiting workers made it
@@ -35,7 +38,7 @@ pub fn speech_spans(vad_model: &Path, samples: &[f32]) -> Result<Vec<(f64, f64)>
     // Dictation has short pauses inside sentences: only cut at real pauses.
     params.set_min_silence_duration(300);
     params.set_max_speech_duration(MAX_CHUNK_S as f32);
-    params.set_speech_pad(200);
+    params.set_speech_pad(SPEECH_PAD_MS);
     let segments = ctx
         .segments_from_samples(params, samples)
         .map_err(|e| Error::Stt(format!("voice activity detection failed: {e}")))?;
