@@ -103,6 +103,71 @@ fn a_sound_alike_word_in_a_two_word_term_is_fixed() {
     }
 }
 
+/// Recognised text, sure of every word but those in `doubted`.
+fn doubting(text: &str, doubted: &[&str]) -> Vec<Word> {
+    let p = |t: &str| {
+        let core = t.trim_matches(|c: char| !c.is_alphanumeric());
+        if doubted.contains(&core) {
+            0.3
+        } else {
+            0.95
+        }
+    };
+    recognised(&text.split(' ').map(|t| (t, p(t))).collect::<Vec<_>>())
+}
+
+#[test]
+fn a_doubted_word_beside_an_everyday_anchor_completes_a_clinical_term() {
+    // Everyday anchors ("presentation", "fracture", "test") are evidence only
+    // when the recogniser doubted the other word and was sure of the anchor.
+    for (text, doubted, want) in [
+        (
+            "Day one with breach presentation, she declined.",
+            "breach",
+            "Day one with breech presentation, she declined.",
+        ),
+        (
+            "She fell with a coles fracture.",
+            "coles",
+            "She fell with a Colles fracture.",
+        ),
+        (
+            "A positive latchman test on the left.",
+            "latchman",
+            "A positive Lachman test on the left.",
+        ),
+    ] {
+        let c = vocab().correct_words(&doubting(text, &[doubted]));
+        assert_eq!(c.text, want);
+        // The same words from plain text, or written with confidence, stay.
+        assert_eq!(fix(text), text);
+        assert_eq!(vocab().correct_words(&doubting(text, &[])).text, text);
+    }
+    // A distinctive anchor from the clinical phrase list needs no doubt.
+    assert_eq!(
+        fix("No jugular venus distension."),
+        "No jugular venous distension."
+    );
+    assert_eq!(
+        fix("He walks with an antalgic gate."),
+        "He walks with an antalgic gait."
+    );
+    // Other forms of the anchor's partner are grammar, not mishearings.
+    let text = "A straight leg raised on both sides.";
+    assert_eq!(
+        vocab().correct_words(&doubting(text, &["raised"])).text,
+        text
+    );
+}
+
+#[test]
+fn a_drug_name_that_is_also_a_clinical_word_is_not_obscure() {
+    // "lipase" is in the drug lists but also a laboratory test in the diagnosis
+    // and procedure lists: near evidence is enough to apply it.
+    let c = vocab().correct_words(&doubting("Labs: lipeze 2,400 units.", &["lipeze"]));
+    assert_eq!(c.text, "Labs: lipase 2,400 units.");
+}
+
 #[test]
 fn split_prefixes_are_joined() {
     assert_eq!(

@@ -283,6 +283,9 @@ fn unknown_neighbour(lx: &Lexicon, toks: &[Tok], i: usize) -> bool {
 /// Probability below which the recogniser is taken to be unsure of a word.
 const UNSURE: f32 = 0.35;
 
+/// Probability below which the recogniser doubted a word it wrote.
+pub(crate) const DOUBTED: f32 = 0.5;
+
 /// English words this frequent are common enough to be read as a pair when glued.
 const GLUE_COUNT: u64 = 1_000_000;
 
@@ -727,7 +730,9 @@ pub(crate) fn arbitrate_drugs(lx: &Lexicon, toks: &[Tok], cands: &mut Vec<Candid
             {
                 return false;
             }
-            if c.evidence < OBSCURE_DRUG_EVIDENCE {
+            // A name that is also in the diagnosis and procedure lists ("lipase",
+            // "vancomycin") is established clinical vocabulary, not an obscure name.
+            if c.evidence < OBSCURE_DRUG_EVIDENCE && lx.terms[c.term as usize].lists < 2 {
                 c.score = c.score.min(APPLY - 0.01);
             }
         }

@@ -70,10 +70,15 @@ const BIGRAMS: &str = include_str!("../../vocab/english-bigrams.txt");
 const SOUND_ALIKES: &str = include_str!("../../vocab/sound-alikes.txt");
 const PHRASES: &str = include_str!("../../vocab/phrases.txt");
 const EPONYMS: &str = include_str!("../../vocab/eponyms.txt");
+const CLINICAL_PHRASES: &str = include_str!("../../vocab/clinical-phrases.txt");
 
 /// English words at least this frequent (Google Books counts) are ordinary words:
 /// a drug or ICD word that common is not used as a correction target.
 const COMMON_ENGLISH: u64 = 2_000_000;
+
+/// Words that never make a known pair: "range of motion" says nothing about what
+/// may follow "of".
+const GRAMMAR_WORDS: &[&str] = &["a", "and", "for", "in", "of", "on", "the", "to", "with"];
 
 /// Lowercase letters of `s` only ("Toprol-XL" -> "toprolxl").
 pub(crate) fn key_of(s: &str) -> String {
@@ -162,6 +167,23 @@ impl Lexicon {
         for l in lines(PHRASES) {
             lx.add_pair(l);
         }
+        // Findings, tests and procedures around the diagnoses ("antalgic gait",
+        // "straight leg raise"): each pair of neighbouring words is a known pair,
+        // and words that are no everyday English are targets like diagnosis words.
+        for l in lines(CLINICAL_PHRASES) {
+            let words: Vec<String> = l.split(' ').map(str::to_lowercase).collect();
+            for pair in words.windows(2) {
+                if !pair.iter().any(|w| GRAMMAR_WORDS.contains(&w.as_str())) {
+                    lx.add_pair(&pair.join(" "));
+                }
+            }
+            for w in l.split(' ') {
+                if !lx.english.contains_key(&w.to_lowercase()) {
+                    lx.list_words.extend(w.split('-').map(str::to_lowercase));
+                    lx.add(w, Tier::Medical, false);
+                }
+            }
+        }
         for (group, l) in lines(SOUND_ALIKES).enumerate() {
             for member in l.split('|') {
                 let key = key_of(member);
@@ -221,18 +243,25 @@ impl Lexicon {
     }
 
     /// Adds a two-word term ("vena cava"); a hyphenated word is also known closed
-    /// up, as the recogniser writes it ("gastro-esophageal reflux").
+    /// up ("gastroesophageal reflux") and split, its piece next to the other word
+    /// making a pair ("bucket handle tear": "handle tear"), as recognisers write both.
     fn add_pair(&mut self, pair: &str) {
+        let Some((a, b)) = pair.split_once(' ') else {
+            return;
+        };
         if pair.contains('-') {
             let closed = pair.replace('-', "");
             for w in closed.split(' ') {
                 self.medical_words.insert(w.to_string());
             }
             self.add_pair(&closed);
+            let (a_last, b_first) = (a.rsplit('-').next(), b.split('-').next());
+            if let (Some(x), Some(y)) = (a_last, b_first) {
+                if !x.is_empty() && !y.is_empty() && (x, y) != (a, b) {
+                    self.add_pair(&format!("{x} {y}"));
+                }
+            }
         }
-        let Some((a, b)) = pair.split_once(' ') else {
-            return;
-        };
         if !self.phrase_pairs.insert(pair.to_string()) {
             return;
         }

@@ -7,7 +7,7 @@
 //! word beside it sounds like the pair's partner, the partner is written. Pairs
 //! come from ICD-10-CM descriptions (`vocab/phrases.txt`) and two-word drug names.
 
-use super::engine::{is_english, merge, Candidate, APPLY};
+use super::engine::{is_english, merge, Candidate, APPLY, DOUBTED};
 use super::guards::opposite_prefix;
 use super::lexicon::{key_of, Lexicon};
 use super::phonetic::PhoneticIndex;
@@ -84,7 +84,7 @@ fn sound_match(ix: &PhoneticIndex, wk: &str, wc: &[String], target: &str) -> Opt
         .zip(tk.chars())
         .take_while(|(a, b)| a == b)
         .count();
-    if shared + 3 >= wk.len().min(tk.len()) && !vowel_swap(wk, &tk) {
+    if shared >= 4 && shared + 3 >= wk.len().min(tk.len()) && !vowel_swap(wk, &tk) {
         return None;
     }
     let ls = strsim::normalized_damerau_levenshtein(wk, &tk) as f32;
@@ -154,8 +154,19 @@ pub(crate) fn fix_pairs(
         if !trail.is_empty() || !lead.is_empty() || !plain(&a) || !plain(&b) {
             continue;
         }
+        // Beside a word the recogniser was sure of that makes a known pair with a
+        // sound-alike of a word it doubted, an everyday anchor is evidence enough
+        // ("breach presentation", "Coles fracture").
+        let doubted = |k: usize| toks[k].prob.is_some_and(|p| p < DOUBTED);
+        let sure = |k: usize| toks[k].prob.is_some_and(|p| p >= DOUBTED);
+        // The word to keep: distinctive, or any word of a known pair when the
+        // recogniser was sure of it and doubted its neighbour.
+        let anchors_first = distinctive(&b) || (sure(i + 1) && doubted(i));
+        let anchors_second = distinctive(&a) || (sure(i) && doubted(i + 1));
         let anchored = |w: &str| distinctive(w) || lx.phrase_seconds.contains_key(w);
-        if !(anchored(&a) || anchored(&b)) || lx.phrase_pairs.contains(&format!("{a} {b}")) {
+        if !(anchored(&a) || anchored(&b) || anchors_first || anchors_second)
+            || lx.phrase_pairs.contains(&format!("{a} {b}"))
+        {
             continue;
         }
         // Which word to change: beside a distinctive anchor, one that is no medical
@@ -167,12 +178,12 @@ pub(crate) fn fix_pairs(
                 || drug_only(lx, w)
         };
         let mut found = None;
-        if distinctive(&b) && changeable(&a) {
+        if anchors_first && changeable(&a) {
             if let Some(ps) = lx.phrase_firsts.get(&b) {
                 found = best_partner(ix, &a, ps).map(|(p, s)| (i, p, s));
             }
         }
-        if found.is_none() && distinctive(&a) && changeable(&b) {
+        if found.is_none() && anchors_second && changeable(&b) {
             if let Some(ps) = lx.phrase_seconds.get(&a) {
                 found = best_partner(ix, &b, ps).map(|(p, s)| (i + 1, p, s));
             }
@@ -189,6 +200,13 @@ pub(crate) fn fix_pairs(
         {
             continue;
         }
+        // Pairs are kept lowercase; a listed term has its own spelling ("Colles").
+        let to = lx
+            .by_key
+            .get(&key_of(to))
+            .map(|&id| lx.terms[id as usize].display.as_str())
+            .filter(|d| d.to_lowercase() == to)
+            .unwrap_or(to);
         let merged = merge(toks, k, 1, to);
         let applied = score >= APPLY;
         corrections.push(Correction {
@@ -226,6 +244,10 @@ mod tests {
         assert!(m("plural", "pulmonary").is_none());
         // One vowel heard wrong inside the word is a mishearing, not another form.
         assert!(m("reflex", "reflux").is_some());
+        // Short words sharing only a few first letters are sound-alikes too.
+        assert!(m("gate", "gait").is_some());
+        assert!(m("coles", "colles").is_some());
+        assert!(m("raised", "raise").is_none());
         assert!(vowel_swap("reflex", "reflux"));
         assert!(!vowel_swap("ileus", "ileum"));
         assert!(!vowel_swap("fibrosa", "fibrose"));
@@ -239,7 +261,14 @@ mod tests {
         assert!(lx.phrase_firsts["effusion"].iter().any(|w| w == "pleural"));
         assert!(drug_only(&lx, "kava"));
         assert!(!drug_only(&lx, "cava"));
-        // Hyphenated pairs are known closed up as well.
+        // Hyphenated pairs are known closed up as well, and by the piece next to
+        // the other word.
         assert!(lx.phrase_pairs.contains("gastroesophageal reflux"));
+        assert!(lx.phrase_pairs.contains("handle tear"));
+        // Clinical phrases give pairs of neighbouring words, never with grammar words.
+        assert!(lx.phrase_pairs.contains("antalgic gait"));
+        assert!(lx.phrase_pairs.contains("leg raise"));
+        assert!(!lx.phrase_pairs.contains("of motion"));
+        assert!(lx.by_key.contains_key("subchondral"));
     }
 }
