@@ -196,6 +196,26 @@ fn is_command(toks: &[Tok], i: usize, n: usize, action: Action) -> bool {
     !(matches!(action, Action::Punct(_)) && i == 0)
 }
 
+/// A layout command the recogniser wrote as one word ("Newline", "neuline",
+/// "new-lined", "neoparagraph"): "new" heard as "neu" or "neo", a stray "d".
+fn glued_break(toks: &[Tok], i: usize) -> Option<Action> {
+    let w: String = core_lower(&toks[i]).chars().filter(|c| *c != '-').collect();
+    let rest = ["new", "neu", "neo", "next"]
+        .iter()
+        .find_map(|p| w.strip_prefix(p))?;
+    let action = match rest {
+        "line" | "lined" => Action::Break("\n"),
+        "paragraph" => Action::Break("\n\n"),
+        _ => return None,
+    };
+    // "a newline character" is a word.
+    let after_determiner = i.checked_sub(1).is_some_and(|p| {
+        split_punct(&toks[p].text).2.is_empty()
+            && DETERMINERS.contains(&core_lower(&toks[p]).as_str())
+    });
+    (!after_determiner).then_some(action)
+}
+
 fn capitalise(s: &str) -> String {
     let (lead, core, trail) = split_punct(s);
     let mut c = core.chars();
@@ -223,6 +243,9 @@ pub(crate) fn apply(toks: Vec<Tok>, corrections: &mut Vec<Correction>) -> Vec<To
                 matched = Some((n, *action));
                 break;
             }
+        }
+        if matched.is_none() {
+            matched = glued_break(&toks, i).map(|a| (1, a));
         }
         let Some((n, action)) = matched else {
             let mut t = toks[i].clone();
@@ -336,5 +359,16 @@ mod tests {
         assert_eq!(run("her period was late"), "her period was late");
         assert_eq!(run("period"), "period");
         assert_eq!(run("new paragraph new paragraph x"), "\n\nX");
+    }
+
+    #[test]
+    fn layout_commands_written_as_one_word() {
+        assert_eq!(run("high period. Newline, number two"), "high.\nNumber two");
+        assert_eq!(run("daily period, neuline, metformin"), "daily.\nMetformin");
+        assert_eq!(run("colon, new-lined, one"), "colon,\nOne");
+        assert_eq!(run("high period. neoparagraph, plan"), "high.\n\nPlan");
+        // After a determiner it is a word.
+        assert_eq!(run("a newline character"), "a newline character");
+        assert_eq!(run("the newsletter"), "the newsletter");
     }
 }

@@ -4,8 +4,11 @@
 //! sound-alike ("plural effusion", "vena kava"). A single-word pass cannot touch
 //! those: the wrong word is real English. Here the other word of a known pair
 //! anchors the phrase: when it is distinctive (not everyday English) and the
-//! word beside it sounds like the pair's partner, the partner is written. Pairs
-//! come from ICD-10-CM descriptions (`vocab/phrases.txt`) and two-word drug names.
+//! word beside it sounds like the pair's partner, the partner is written. An
+//! everyday anchor ("breach presentation") counts only when the recogniser was
+//! sure of it and doubted the word beside it. Pairs come from ICD-10-CM
+//! descriptions (`vocab/phrases.txt`), clinical phrases
+//! (`vocab/clinical-phrases.txt`) and two-word drug names.
 
 use super::engine::{is_english, merge, Candidate, APPLY, DOUBTED};
 use super::guards::opposite_prefix;
