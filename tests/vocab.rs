@@ -169,6 +169,17 @@ fn a_drug_name_that_is_also_a_clinical_word_is_not_obscure() {
 }
 
 #[test]
+fn a_two_word_term_written_as_one_word_is_split() {
+    assert_eq!(
+        fix("Potassium 5.6, aniongap 26."),
+        "Potassium 5.6, anion gap 26."
+    );
+    assert_eq!(fix("Small pleuraleffusion."), "Small pleural effusion.");
+    // Real words are not split, even when they join two words of a term.
+    assert_eq!(fix("The cowpox vaccine."), "The cowpox vaccine.");
+}
+
+#[test]
 fn split_prefixes_are_joined() {
     assert_eq!(
         fix("No sub segmental filling defects."),

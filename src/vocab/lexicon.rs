@@ -118,6 +118,8 @@ pub(crate) struct Lexicon {
     pub phrase_firsts: HashMap<String, Vec<String>>,
     /// First word of a two-word term -> the second words it is used with.
     pub phrase_seconds: HashMap<String, Vec<String>>,
+    /// A two-word term written as one word ("aniongap") -> the term ("anion gap").
+    pub pair_by_join: HashMap<String, String>,
 }
 
 fn lines(text: &str) -> impl Iterator<Item = &str> {
@@ -265,6 +267,9 @@ impl Lexicon {
         if !self.phrase_pairs.insert(pair.to_string()) {
             return;
         }
+        self.pair_by_join
+            .entry(format!("{a}{b}"))
+            .or_insert_with(|| pair.to_string());
         self.phrase_firsts
             .entry(b.to_string())
             .or_default()

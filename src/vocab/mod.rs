@@ -235,6 +235,7 @@ impl Vocabulary {
         });
         let mut locked: Vec<bool> = toks.iter().map(|t| t.text.starts_with('\n')).collect();
         engine::custom_phrases(&self.lx, &mut toks, &mut locked, &mut corrections);
+        phrases::split_joined_pairs(&self.lx, &mut toks, &mut locked, &mut corrections);
         phrases::fix_pairs(&self.lx, &self.ix, &mut toks, &mut locked, &mut corrections);
 
         // Score every window, then take the best non-overlapping ones.

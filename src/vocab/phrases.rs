@@ -136,6 +136,46 @@ fn best_partner<'a>(
         .map(|(p, cd, ls)| (p, if cd == 0 { 0.85 } else { 0.8 + 0.05 * ls }))
 }
 
+/// Splits a two-word term the recogniser wrote as one unknown word ("aniongap":
+/// anion gap). Only exact joins: the letters are all there, only a space is missing.
+pub(crate) fn split_joined_pairs(
+    lx: &Lexicon,
+    toks: &mut [Tok],
+    locked: &mut [bool],
+    corrections: &mut Vec<Correction>,
+) {
+    for k in 0..toks.len() {
+        let w = split_punct(&toks[k].text).1.to_lowercase();
+        if locked[k]
+            || w.len() < 8
+            || !w.chars().all(|c| c.is_ascii_alphabetic())
+            || is_english(lx, &w)
+            || lx.medical_words.contains(&w)
+            || lx.by_key.contains_key(&w)
+        {
+            continue;
+        }
+        let Some(pair) = lx.pair_by_join.get(&w) else {
+            continue;
+        };
+        let merged = merge(toks, k, 1, pair);
+        corrections.push(Correction {
+            word_start: merged.src.0,
+            word_end: merged.src.1,
+            from: toks[k].text.clone(),
+            to: pair.clone(),
+            score: 0.9,
+            applied: true,
+            reason: "known two-word term written as one word".into(),
+            start: 0.0,
+            end: 0.0,
+            decision: None,
+        });
+        toks[k] = merged;
+        locked[k] = true;
+    }
+}
+
 /// Fixes the sound-alike word of known two-word phrases; changed tokens are locked.
 pub(crate) fn fix_pairs(
     lx: &Lexicon,
