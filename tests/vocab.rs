@@ -180,6 +180,18 @@ fn a_two_word_term_written_as_one_word_is_split() {
 }
 
 #[test]
+fn found_terms_are_the_written_and_listed_terms_in_order() {
+    let c = vocab().correct_words(&doubting(
+        "Known cholelithiasis, start metaprolol 25 mg daily and recheck the lipase.",
+        &["metaprolol"],
+    ));
+    let found = vocab().found_terms(&c);
+    // Corrections first, then listed words of the text (everyday words left out).
+    assert_eq!(found, ["metoprolol", "cholelithiasis", "lipase"]);
+    assert!(vocab().found_terms(&vocab().correct_text("")).is_empty());
+}
+
+#[test]
 fn split_prefixes_are_joined() {
     assert_eq!(
         fix("No sub segmental filling defects."),

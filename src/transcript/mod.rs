@@ -67,6 +67,10 @@ pub struct Params {
     pub vocab: bool,
     /// "greedy" or "beam:N".
     pub decoding: String,
+    /// Whether the audio was recognised a second time with the medical terms the
+    /// first pass found leading the prompt.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub second_pass: bool,
 }
 
 /// A stretch of speech with its words.

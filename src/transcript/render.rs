@@ -152,6 +152,7 @@ mod tests {
                 vad: true,
                 vocab: true,
                 decoding: "greedy".into(),
+                second_pass: false,
             },
             text: "Chest pain.\n\nNo fever.".into(),
             raw_text: "Chest pain period new paragraph no fever period".into(),

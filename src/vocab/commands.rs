@@ -22,6 +22,8 @@ const COMMANDS: &[(&[&str], Action)] = &[
     (&["new", "paragraph"], Action::Break("\n\n")),
     (&["next", "paragraph"], Action::Break("\n\n")),
     (&["new", "line"], Action::Break("\n")),
+    (&["new", "lines"], Action::Break("\n")),
+    (&["new", "paragraphs"], Action::Break("\n\n")),
     (&["next", "line"], Action::Break("\n")),
     (&["question", "mark"], Action::Punct("?")),
     (&["exclamation", "mark"], Action::Punct("!")),
@@ -154,6 +156,13 @@ fn is_command(toks: &[Tok], i: usize, n: usize, action: Action) -> bool {
             return false;
         }
     }
+    // "period of observation", "new lines of therapy".
+    if let Some(next) = toks.get(i + n) {
+        let own_trail = split_punct(&toks[i + n - 1].text).2;
+        if own_trail.is_empty() && NOUN_AFTER.contains(&core_lower(next).as_str()) {
+            return false;
+        }
+    }
     if n == 1 {
         let prev = i.checked_sub(1).map(|p| core_lower(&toks[p]));
         let before: &[&str] = match toks[i..i + n].iter().map(core_lower).next().as_deref() {
@@ -163,12 +172,6 @@ fn is_command(toks: &[Tok], i: usize, n: usize, action: Action) -> bool {
         };
         if let Some(p) = &prev {
             if before.contains(&p.as_str()) {
-                return false;
-            }
-        }
-        if let Some(next) = toks.get(i + 1) {
-            let own_trail = split_punct(&toks[i].text).2;
-            if own_trail.is_empty() && NOUN_AFTER.contains(&core_lower(next).as_str()) {
                 return false;
             }
         }
@@ -369,6 +372,12 @@ mod tests {
         assert_eq!(run("high period. neoparagraph, plan"), "high.\n\nPlan");
         // After a determiner it is a word.
         assert_eq!(run("a newline character"), "a newline character");
+        // Heard as a plural.
+        assert_eq!(
+            run("general period. New lines, procedure"),
+            "general.\nProcedure"
+        );
+        assert_eq!(run("two new lines of therapy"), "two new lines of therapy");
         assert_eq!(run("the newsletter"), "the newsletter");
     }
 }

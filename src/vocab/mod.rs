@@ -36,6 +36,12 @@ use token::{split_punct, tokenize, Tok};
 /// medical terms run about three characters a token.
 pub const PROMPT_CHARS: usize = 600;
 
+/// Shorter listed words are not worth prompt space as found terms.
+const FOUND_LETTERS: usize = 6;
+
+/// Listed words this common in English books are everyday words, not found terms.
+const FOUND_ENGLISH: u64 = 1_000_000;
+
 /// Splits a list of terms as people type it (commas, semicolons or new lines
 /// between terms) into trimmed, non-empty terms, each once, in order.
 pub fn split_terms(list: &str) -> Vec<String> {
@@ -171,6 +177,30 @@ impl Vocabulary {
             .chain(common.map(|t| t.display.clone()))
             .filter(|t| seen.insert(t.to_lowercase()));
         join_within(terms, max_chars)
+    }
+
+    /// The medical terms of a corrected draft, each once, in order: first the
+    /// terms corrections wrote, then listed terms the text contains that are no
+    /// everyday English. Put in the prompt of a second decoding, they let a term
+    /// heard right (or corrected) once be written right everywhere in the dictation.
+    pub fn found_terms(&self, corrected: &Corrected) -> Vec<String> {
+        let mut seen = std::collections::HashSet::new();
+        let written = corrected
+            .corrections
+            .iter()
+            .filter(|c| c.applied && c.to.chars().any(char::is_alphabetic))
+            .map(|c| c.to.clone());
+        let listed = corrected.words.iter().filter_map(|w| {
+            let key = lexicon::key_of(split_punct(&w.text).1);
+            let id = *self.lx.by_key.get(&key)?;
+            let everyday = self.lx.english.get(&key).copied().unwrap_or(0) >= FOUND_ENGLISH;
+            (key.len() >= FOUND_LETTERS && !everyday)
+                .then(|| self.lx.terms[id as usize].display.clone())
+        });
+        written
+            .chain(listed)
+            .filter(|t| seen.insert(t.to_lowercase()))
+            .collect()
     }
 
     /// Corrects recognised words, using their probabilities as evidence.
