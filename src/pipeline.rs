@@ -156,7 +156,7 @@ impl Pipeline {
     }
 
     /// The rest of [`Pipeline::run`]: recognises the speech of a prepared file
-    /// and runs the vocabulary pass.
+    /// (twice with [`RunOptions::second_pass`]) and runs the vocabulary pass.
     pub fn finish(
         &self,
         path: &Path,
@@ -170,7 +170,8 @@ impl Pipeline {
             samples,
             chunks,
         } = prepared;
-        let passes = if self.second_pass(opts) { 2.0 } else { 1.0 };
+        let twice = self.second_pass(opts);
+        let passes = if twice { 2.0 } else { 1.0 };
         let total_s = samples.len() as f64 / audio::TARGET_RATE as f64;
         let recognize = |prompt: Option<String>, done: f64, progress: &mut dyn FnMut(Stage)| {
             let stt_opts = SttOptions {
@@ -195,7 +196,7 @@ impl Pipeline {
             progress(Stage::Correcting);
             vocab.correct_words(&words_of(&segments))
         });
-        if let (Some(vocab), Some(first), true) = (&self.vocab, &corrected, passes > 1.0) {
+        if let (Some(vocab), Some(first), true) = (&self.vocab, &corrected, twice) {
             let mut leading = opts.expected_terms.clone();
             leading.extend(vocab.found_terms(first));
             let prompt = vocab.prompt_after(&leading, crate::vocab::PROMPT_CHARS);
