@@ -85,7 +85,7 @@ impl Pipeline {
     pub fn params(&self, opts: &RunOptions) -> Params {
         Params {
             language: opts.stt.language.clone(),
-            prompt: self.prompt(opts),
+            prompt: self.prompt(opts, &[]),
             vad: self.vad_model.is_some(),
             vocab: self.vocab.is_some(),
             decoding: opts.stt.decoding(),
@@ -99,19 +99,20 @@ impl Pipeline {
         opts.second_pass && self.vocab.is_some() && opts.stt.prompt.is_none()
     }
 
-    /// The user's prompt; else the dictation's expected terms, then the
-    /// vocabulary's, within Whisper's prompt budget. Given the right terms
-    /// Whisper writes them: on the dev corpus, prompting each dictation with
-    /// its own terms raised raw term recall from 0.52 to 0.81.
-    fn prompt(&self, opts: &RunOptions) -> Option<String> {
+    /// The user's prompt; else the dictation's expected terms, then `found`
+    /// (terms a first pass found), then the vocabulary's, within Whisper's
+    /// prompt budget. Given the right terms Whisper writes them: on the dev
+    /// corpus, prompting each dictation with its own terms raised raw term
+    /// recall from 0.52 to 0.81.
+    fn prompt(&self, opts: &RunOptions, found: &[String]) -> Option<String> {
         use crate::vocab::{join_within, PROMPT_CHARS};
         if let Some(p) = &opts.stt.prompt {
             return Some(p.clone());
         }
-        let leading = &opts.expected_terms;
+        let leading: Vec<String> = opts.expected_terms.iter().chain(found).cloned().collect();
         let prompt = match &self.vocab {
-            Some(v) => v.prompt_after(leading, PROMPT_CHARS),
-            None => join_within(leading.iter().cloned(), PROMPT_CHARS),
+            Some(v) => v.prompt_after(&leading, PROMPT_CHARS),
+            None => join_within(leading, PROMPT_CHARS),
         };
         Some(prompt).filter(|p| !p.is_empty())
     }
@@ -191,16 +192,14 @@ impl Pipeline {
                 },
             )
         };
-        let mut segments = recognize(self.prompt(opts), 0.0, progress)?;
+        let mut segments = recognize(self.prompt(opts, &[]), 0.0, progress)?;
         let mut corrected = self.vocab.as_ref().map(|vocab| {
             progress(Stage::Correcting);
             vocab.correct_words(&words_of(&segments))
         });
         if let (Some(vocab), Some(first), true) = (&self.vocab, &corrected, twice) {
-            let mut leading = opts.expected_terms.clone();
-            leading.extend(vocab.found_terms(first));
-            let prompt = vocab.prompt_after(&leading, crate::vocab::PROMPT_CHARS);
-            segments = recognize(Some(prompt), total_s, progress)?;
+            let prompt = self.prompt(opts, &vocab.found_terms(first));
+            segments = recognize(prompt, total_s, progress)?;
             progress(Stage::Correcting);
             corrected = Some(vocab.correct_words(&words_of(&segments)));
         }

@@ -339,21 +339,27 @@ fn parallel_chunks_give_the_same_transcript() {
     assert_eq!(one.segments, two.segments);
 }
 
+/// samples/d10.wav transcribed with tiny.en and `extra` arguments, as JSON.
+fn transcribe_d10(extra: &[&str]) -> Transcript {
+    let input = repo().join("samples/d10.wav");
+    let out = tempfile::tempdir().unwrap();
+    let mut args = vec!["--format", "json", "--out", out.path().to_str().unwrap()];
+    args.extend_from_slice(extra);
+    args.push(input.to_str().unwrap());
+    assert_ok(&transcribe_tiny(&args));
+    let json = std::fs::read_to_string(out.path().join("d10.json")).unwrap();
+    Transcript::from_json(&json).unwrap()
+}
+
 /// Terms the office expects (e.g. the patient's medications) lead Whisper's
 /// prompt, and recognition keeps (here: raises, 0.7 to 0.8) its term recall.
 #[test]
 fn expected_terms_lead_the_prompt_and_help_recognition() {
-    let input = repo().join("samples/d10.wav");
     let (reference, terms) = reference("d10");
     let recall = |extra: &[&str]| {
-        let out = tempfile::tempdir().unwrap();
-        let mut args = vec!["--no-vocab", "--format", "json", "--out"];
-        args.push(out.path().to_str().unwrap());
+        let mut args = vec!["--no-vocab"];
         args.extend_from_slice(extra);
-        args.push(input.to_str().unwrap());
-        assert_ok(&transcribe_tiny(&args));
-        let json = std::fs::read_to_string(out.path().join("d10.json")).unwrap();
-        let t = Transcript::from_json(&json).unwrap();
+        let t = transcribe_d10(&args);
         (
             score(&reference, &t.text, &terms).term_recall(),
             t.params.prompt,
@@ -382,20 +388,9 @@ fn expected_terms_lead_the_prompt_and_help_recognition() {
 
 #[test]
 fn a_second_pass_with_the_terms_found_makes_no_more_errors() {
-    let input = repo().join("samples/d10.wav");
     let (reference, terms) = reference("d10");
-    let run = |extra: &[&str]| {
-        let out = tempfile::tempdir().unwrap();
-        let mut args = vec!["--format", "json", "--out"];
-        args.push(out.path().to_str().unwrap());
-        args.extend_from_slice(extra);
-        args.push(input.to_str().unwrap());
-        assert_ok(&transcribe_tiny(&args));
-        let json = std::fs::read_to_string(out.path().join("d10.json")).unwrap();
-        Transcript::from_json(&json).unwrap()
-    };
-    let once = run(&[]);
-    let twice = run(&["--second-pass"]);
+    let once = transcribe_d10(&[]);
+    let twice = transcribe_d10(&["--second-pass"]);
     assert!(!once.params.second_pass && twice.params.second_pass);
     let (s1, s2) = (
         score(&reference, &once.text, &terms),
@@ -411,6 +406,7 @@ fn a_second_pass_with_the_terms_found_makes_no_more_errors() {
         s1.term_recall()
     );
     // An explicit prompt is the user's: no second pass with it.
+    let input = repo().join("samples/d10.wav");
     let res = transcribe_tiny(&["--second-pass", "--prompt", "x", input.to_str().unwrap()]);
     assert_eq!(res.status.code(), Some(2));
 }

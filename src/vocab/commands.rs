@@ -149,12 +149,8 @@ fn is_command(toks: &[Tok], i: usize, n: usize, action: Action) -> bool {
     if !(i..i + n).all(|k| is_plain(&toks[k])) {
         return false;
     }
-    if let Some(p) = i.checked_sub(1) {
-        let prev = &toks[p];
-        if split_punct(&prev.text).2.is_empty() && DETERMINERS.contains(&core_lower(prev).as_str())
-        {
-            return false;
-        }
+    if after_determiner(toks, i) {
+        return false;
     }
     // "period of observation", "new lines of therapy".
     if let Some(next) = toks.get(i + n) {
@@ -212,11 +208,15 @@ fn glued_break(toks: &[Tok], i: usize) -> Option<Action> {
         _ => return None,
     };
     // "a newline character" is a word.
-    let after_determiner = i.checked_sub(1).is_some_and(|p| {
+    (!after_determiner(toks, i)).then_some(action)
+}
+
+/// Whether a determiner comes right before `toks[i]` ("a new line was placed").
+fn after_determiner(toks: &[Tok], i: usize) -> bool {
+    i.checked_sub(1).is_some_and(|p| {
         split_punct(&toks[p].text).2.is_empty()
             && DETERMINERS.contains(&core_lower(&toks[p]).as_str())
-    });
-    (!after_determiner).then_some(action)
+    })
 }
 
 fn capitalise(s: &str) -> String {

@@ -826,18 +826,14 @@ pub(crate) fn custom_phrases(
             if merged.text == from {
                 continue;
             }
-            corrections.push(Correction {
-                word_start: merged.src.0,
-                word_end: merged.src.1,
+            corrections.push(Correction::of_merged(
+                &merged,
                 from,
-                to: to.clone(),
-                score: 0.99,
-                applied: true,
-                reason: "custom vocabulary".into(),
-                start: 0.0,
-                end: 0.0,
-                decision: None,
-            });
+                to.clone(),
+                0.99,
+                true,
+                "custom vocabulary",
+            ));
             toks.splice(i..i + n, [merged]);
             locked.splice(i..i + n, [true]);
             break;

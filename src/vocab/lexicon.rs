@@ -179,9 +179,9 @@ impl Lexicon {
                     lx.add_pair(&pair.join(" "));
                 }
             }
-            for w in l.split(' ') {
-                if !lx.english.contains_key(&w.to_lowercase()) {
-                    lx.list_words.extend(w.split('-').map(str::to_lowercase));
+            for (w, lower) in l.split(' ').zip(&words) {
+                if !lx.english.contains_key(lower) {
+                    lx.list_words.extend(lower.split('-').map(str::to_string));
                     lx.add(w, Tier::Medical, false);
                 }
             }

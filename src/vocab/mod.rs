@@ -96,6 +96,32 @@ pub struct Correction {
     pub decision: Option<String>,
 }
 
+impl Correction {
+    /// The change of the draft words `merged` stands for; times are filled in from
+    /// the words once the pass is done.
+    fn of_merged(
+        merged: &Tok,
+        from: String,
+        to: String,
+        score: f32,
+        applied: bool,
+        reason: impl Into<String>,
+    ) -> Self {
+        Correction {
+            word_start: merged.src.0,
+            word_end: merged.src.1,
+            from,
+            to,
+            score,
+            applied,
+            reason: reason.into(),
+            start: 0.0,
+            end: 0.0,
+            decision: None,
+        }
+    }
+}
+
 /// The result of the pass.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Corrected {
@@ -353,18 +379,14 @@ impl Vocabulary {
                 .unwrap_or_else(|| term.display.clone());
             let merged = engine::merge(&toks, c.start, c.len, &display);
             let applied = c.score >= engine::APPLY;
-            corrections.push(Correction {
-                word_start: merged.src.0,
-                word_end: merged.src.1,
+            corrections.push(Correction::of_merged(
+                &merged,
                 from,
-                to: split_punct(&merged.text).1.to_string(),
-                score: c.score,
+                split_punct(&merged.text).1.to_string(),
+                c.score,
                 applied,
-                reason: c.reason.to_string(),
-                start: 0.0,
-                end: 0.0,
-                decision: None,
-            });
+                c.reason,
+            ));
             if applied {
                 out.push(merged);
             } else {

@@ -159,18 +159,14 @@ pub(crate) fn split_joined_pairs(
             continue;
         };
         let merged = merge(toks, k, 1, pair);
-        corrections.push(Correction {
-            word_start: merged.src.0,
-            word_end: merged.src.1,
-            from: toks[k].text.clone(),
-            to: pair.clone(),
-            score: 0.9,
-            applied: true,
-            reason: "known two-word term written as one word".into(),
-            start: 0.0,
-            end: 0.0,
-            decision: None,
-        });
+        corrections.push(Correction::of_merged(
+            &merged,
+            toks[k].text.clone(),
+            pair.clone(),
+            0.9,
+            true,
+            "known two-word term written as one word",
+        ));
         toks[k] = merged;
         locked[k] = true;
     }
@@ -206,10 +202,7 @@ pub(crate) fn fix_pairs(
         // recogniser was sure of it and doubted its neighbour.
         let anchors_first = distinctive(&b) || (sure(i + 1) && doubted(i));
         let anchors_second = distinctive(&a) || (sure(i) && doubted(i + 1));
-        let anchored = |w: &str| distinctive(w) || lx.phrase_seconds.contains_key(w);
-        if !(anchored(&a) || anchored(&b) || anchors_first || anchors_second)
-            || lx.phrase_pairs.contains(&format!("{a} {b}"))
-        {
+        if !(anchors_first || anchors_second) || lx.phrase_pairs.contains(&format!("{a} {b}")) {
             continue;
         }
         // Which word to change: beside a distinctive anchor, one that is no medical
@@ -252,18 +245,14 @@ pub(crate) fn fix_pairs(
             .unwrap_or(to);
         let merged = merge(toks, k, 1, to);
         let applied = score >= APPLY;
-        corrections.push(Correction {
-            word_start: merged.src.0,
-            word_end: merged.src.1,
-            from: toks[k].text.clone(),
-            to: to.to_string(),
+        corrections.push(Correction::of_merged(
+            &merged,
+            toks[k].text.clone(),
+            to.to_string(),
             score,
             applied,
-            reason: "sound-alike word in a known two-word term".into(),
-            start: 0.0,
-            end: 0.0,
-            decision: None,
-        });
+            "sound-alike word in a known two-word term",
+        ));
         if applied {
             toks[k] = merged;
             locked[k] = true;
