@@ -161,6 +161,11 @@ def build_phrases(wheel, out_dir, counts):
     write_list(out_dir, "phrases.txt", lines, counts)
 
 
+# Misspellings in the source databases' English terms. Listed, they would be
+# correction targets: the recogniser's "aerogenosa" would become "aeroginosa".
+SOURCE_MISSPELLINGS = {"aeroginosa", "acetylsalycylic"}
+
+
 def build_procedures_anatomy(wheel, out_dir, counts):
     with tempfile.TemporaryDirectory() as tmp:
         cm = os.path.join(tmp, "cm.db")
@@ -186,7 +191,7 @@ def build_procedures_anatomy(wheel, out_dir, counts):
         for (t,) in c.execute("select en from ko_terms"):
             proc.update(w for w in words_of(t) if len(w) >= 4)
         c.close()
-    write_list(out_dir, "procedures.txt", proc, counts)
+    write_list(out_dir, "procedures.txt", proc - SOURCE_MISSPELLINGS, counts)
     write_list(out_dir, "anatomy.txt", anatomy, counts)
 
 

@@ -769,3 +769,48 @@ fn drug_names_are_not_changed_by_pairs() {
     let text = "She drinks kava tea at night.";
     assert_eq!(fix(text), text);
 }
+
+#[test]
+fn greek_ch_terms_win_over_terms_that_only_share_letters() {
+    // "colustectomy" is cholecystectomy heard with a "k", not costectomy.
+    let c = vocab().correct_words(&doubting(
+        "Laparoscopic colustectomy was done.",
+        &["colustectomy"],
+    ));
+    assert_eq!(c.text, "Laparoscopic cholecystectomy was done.");
+    let c = vocab().correct_words(&recognised(&[
+        ("Grade", 0.8),
+        ("2", 0.7),
+        ("condromatia", 0.2),
+        ("of", 0.9),
+        ("the", 0.9),
+        ("patella.", 0.9),
+    ]));
+    assert_eq!(c.text, "Grade 2 chondromalacia of the patella.");
+}
+
+#[test]
+fn a_drug_stem_names_a_drug_without_cues() {
+    // No drug cue near, but "-mab" is a drug-name ending no English word has.
+    assert_eq!(
+        fix("We will ask for an opinion on omelizumab."),
+        "We will ask for an opinion on omalizumab."
+    );
+    // A word without such an ending still needs cues for an uncommon drug.
+    let text = "We will ask for an opinion on Dr. Omelin.";
+    assert_eq!(fix(text), text);
+}
+
+#[test]
+fn a_doubted_prefix_heard_as_a_word_joins_the_next_word() {
+    let text = "Potassium 5.6, by carbonate 8.";
+    assert_eq!(
+        vocab().correct_words(&doubting(text, &["by"])).text,
+        "Potassium 5.6, bicarbonate 8."
+    );
+    // Written with confidence, or from plain text, "by" stays a word.
+    assert_eq!(fix(text), text);
+    let text = "Oxygen by nasal cannula.";
+    assert_eq!(vocab().correct_words(&doubting(text, &[])).text, text);
+    assert!(vocab().correct_text(text).corrections.is_empty());
+}

@@ -4,7 +4,7 @@
 
 use super::guards;
 use super::lexicon::{key_of, normalise_phrase, Lexicon, Tier};
-use super::phonetic::PhoneticIndex;
+use super::phonetic::{self, PhoneticIndex};
 use super::symdelete::{DeleteIndex, MAX_EDITS};
 use super::token::{split_punct, Tok};
 use super::Correction;
@@ -100,6 +100,9 @@ const SPLIT_PREFIXES: &[&str] = &[
     "dys", "tachy", "brady", "hemi", "hydro", "thrombo", "electro", "echo", "uro", "nephro",
     "hepato", "cysto", "arthro", "laparo",
 ];
+
+/// Word spellings of prefixes that sound the same ("by carbonate", "try cuspid").
+const PREFIX_SOUNDS: &[(&str, &str)] = &[("by", "bi"), ("buy", "bi"), ("try", "tri")];
 
 /// A scored candidate change of `toks[start..start+len]`.
 #[derive(Debug, Clone)]
@@ -203,6 +206,77 @@ pub(crate) fn drug_context(toks: &[Tok], start: usize, len: usize) -> bool {
             let w = lower_core(&toks[k]);
             DRUG_CUES.contains(&w.as_str()) || dose_number(toks, k, start + len)
         })
+}
+
+/// Endings the naming schemes for drugs (USAN/INN stems) give a class of drugs:
+/// no everyday word ends in them, so a word that does names a drug.
+const DRUG_STEMS: &[&str] = &[
+    "mab",
+    "tinib",
+    "ciclib",
+    "parib",
+    "rafenib",
+    "pril",
+    "sartan",
+    "olol",
+    "alol",
+    "statin",
+    "prazole",
+    "floxacin",
+    "cillin",
+    "mycin",
+    "micin",
+    "cycline",
+    "conazole",
+    "dipine",
+    "gliptin",
+    "gliflozin",
+    "glutide",
+    "parin",
+    "xaban",
+    "gatran",
+    "grel",
+    "tidine",
+    "triptan",
+    "setron",
+    "lukast",
+    "afil",
+    "oxetine",
+    "azepam",
+    "azolam",
+    "semide",
+    "thiazide",
+    "zosin",
+    "terol",
+    "tropium",
+    "dronate",
+    "vudine",
+    "navir",
+    "previr",
+    "asvir",
+    "buvir",
+    "ciclovir",
+    "cept",
+    "kinra",
+    "glinide",
+    "sone",
+    "olone",
+    "lamide",
+    "profen",
+    "coxib",
+    "triptyline",
+    "pramine",
+    "peridone",
+    "apine",
+    "barbital",
+    "caine",
+];
+
+/// Whether two words end in the same drug-name stem.
+fn same_drug_stem(a: &str, b: &str) -> bool {
+    DRUG_STEMS
+        .iter()
+        .any(|s| a.ends_with(s) && b.ends_with(s) && a.len() > s.len() + 2)
 }
 
 /// Whether the token begins a sentence (so its capital letter says nothing).
@@ -383,6 +457,31 @@ pub(crate) fn eval_window(
         return;
     }
     let english: Vec<bool> = words.iter().map(|w| is_english(lx, w)).collect();
+    // A prefix heard as the word it sounds like ("by carbonate": bicarbonate) joins
+    // the next word only where the recogniser doubted it: "by nasal cannula" is
+    // as likely as "binasal".
+    if len == 2 && toks[start].prob.is_some_and(|p| p < DOUBTED) {
+        if let Some((_, prefix)) = PREFIX_SOUNDS.iter().find(|(w, _)| *w == words[0]) {
+            let respelled = format!("{prefix}{}", words[1]);
+            if let Some(&id) = lx.by_key.get(&respelled) {
+                let t = &lx.terms[id as usize];
+                if t.tier != Tier::Drug || t.lists >= 2 {
+                    out.push(Candidate {
+                        start,
+                        len,
+                        term: id,
+                        score: 0.9,
+                        reason: "prefix heard as a word",
+                        evidence: 1.0,
+                        code_distance: 0,
+                        drug: t.is_drug,
+                        drug_context: drug_context(toks, start, len),
+                    });
+                    return;
+                }
+            }
+        }
+    }
     // Pieces that spell a drug exactly ("atorva statin", "metform in") are that drug,
     // even when one piece is itself a known word.
     if len > 1 {
@@ -523,16 +622,21 @@ pub(crate) fn eval_window(
             if all_english && t.key == joined && t.tier == Tier::Medical {
                 continue;
             }
+            // An unknown word ending in the same drug-name stem as a drug ("omelizumab",
+            // omalizumab) names a drug by its own letters, cues or not.
+            let ctx =
+                ctx || (len == 1 && none_english && t.is_drug && same_drug_stem(&joined, &t.key));
             let cd = ix.code_distance(&codes, id);
             // Far in sound, it must be close in letters (a symmetric-delete candidate).
             // Optimal string alignment: Damerau-Levenshtein for words (adjacent swaps
             // count once) without the hash map the unrestricted form needs.
-            let edits = strsim::osa_distance(&joined, &t.key);
+            let spelling = phonetic::letters_for(&joined, &t.key);
+            let edits = strsim::osa_distance(&joined, &spelling);
             if cd > 2 && edits > MAX_EDITS {
                 continue;
             }
-            let dl = 1.0 - edits as f32 / jlen.max(tlen) as f32;
-            let jw = strsim::jaro_winkler(&joined, &t.key) as f32;
+            let dl = 1.0 - edits as f32 / jlen.max(spelling.chars().count()) as f32;
+            let jw = strsim::jaro_winkler(&joined, &spelling) as f32;
             let ls = dl.max(jw - 0.15);
             let accept = if all_english {
                 (cd == 0 && ls >= 0.7)

@@ -157,6 +157,22 @@ impl PhoneticIndex {
     }
 }
 
+/// The spelling of `term` to compare a heard `word` with letter by letter: a
+/// medical Greek "ch" read as "k" is written the way the recogniser writes that
+/// sound ("cholelithiasis" -> "colelithiasis" beside "colithiasis", "kolelithiasis"
+/// beside "kolithiasis"), so the silent "h" does not count as a spelling error.
+pub(crate) fn letters_for<'a>(word: &str, term: &'a str) -> std::borrow::Cow<'a, str> {
+    let vowel = |c: Option<char>| c.is_some_and(|c| "aeiouy".contains(c));
+    let mut w = word.chars();
+    let onset = w.next();
+    match (onset, term.strip_prefix("ch")) {
+        (Some(o @ ('c' | 'k')), Some(rest)) if vowel(w.next()) && vowel(rest.chars().next()) => {
+            format!("{o}{rest}").into()
+        }
+        _ => term.into(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -184,6 +200,24 @@ mod tests {
         // The usual reading still matches a correct spelling.
         assert_eq!(ix.code_distance(&ix.codes("cholelithiasis"), 3), 0);
         assert!(ix.greek_ch_codes("chlorthalidone").is_empty());
+    }
+
+    #[test]
+    fn greek_ch_is_compared_as_heard() {
+        assert_eq!(
+            letters_for("colithiaces", "cholelithiasis"),
+            "colelithiasis"
+        );
+        assert_eq!(letters_for("kondroplasty", "chondroplasty"), "kondroplasty");
+        // Spelt with its "ch", or a "ch" before a consonant, the term stays as it is.
+        assert_eq!(
+            letters_for("cholithiasis", "cholelithiasis"),
+            "cholelithiasis"
+        );
+        assert_eq!(
+            letters_for("clorthalidone", "chlorthalidone"),
+            "chlorthalidone"
+        );
     }
 
     #[test]
