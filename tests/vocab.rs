@@ -814,3 +814,14 @@ fn a_doubted_prefix_heard_as_a_word_joins_the_next_word() {
     assert_eq!(vocab().correct_words(&doubting(text, &[])).text, text);
     assert!(vocab().correct_text(text).corrections.is_empty());
 }
+
+#[test]
+fn a_unit_heard_as_a_word_after_a_number_is_the_unit() {
+    assert_eq!(
+        fix("Saturation 92% on three leaders by nasal cannula."),
+        "Saturation 92% on three liters by nasal cannula."
+    );
+    assert_eq!(fix("Net negative 4 leaders."), "Net negative 4 liters.");
+    let text = "The team leaders met the family.";
+    assert_eq!(fix(text), text);
+}

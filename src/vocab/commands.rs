@@ -23,6 +23,7 @@ const COMMANDS: &[(&[&str], Action)] = &[
     (&["next", "paragraph"], Action::Break("\n\n")),
     (&["new", "line"], Action::Break("\n")),
     (&["new", "lines"], Action::Break("\n")),
+    (&["new", "lined"], Action::Break("\n")),
     (&["new", "paragraphs"], Action::Break("\n\n")),
     (&["next", "line"], Action::Break("\n")),
     (&["question", "mark"], Action::Punct("?")),
@@ -31,6 +32,7 @@ const COMMANDS: &[(&[&str], Action)] = &[
     (&["full", "stop"], Action::Punct(".")),
     (&["period"], Action::Punct(".")),
     (&["comma"], Action::Punct(",")),
+    (&["kama"], Action::Punct(",")),
     (&["colon"], Action::Punct(":")),
     (&["semicolon"], Action::Punct(";")),
     (&["semi", "colon"], Action::Punct(";")),
@@ -144,8 +146,11 @@ fn is_plain(t: &Tok) -> bool {
     !core.contains('-')
 }
 
-/// Whether the command at `toks[i..i+n]` is used as a command here.
-fn is_command(toks: &[Tok], i: usize, n: usize, action: Action) -> bool {
+/// Whether the command at `toks[i..i+n]` is used as a command here. With
+/// `dictating` (the speaker dictates punctuation elsewhere in the text) a sentence
+/// end need not be followed by a capital: the recogniser drops capitals in runs
+/// ("1952 period date of admission").
+fn is_command(toks: &[Tok], i: usize, n: usize, action: Action, dictating: bool) -> bool {
     if !(i..i + n).all(|k| is_plain(&toks[k])) {
         return false;
     }
@@ -183,6 +188,7 @@ fn is_command(toks: &[Tok], i: usize, n: usize, action: Action) -> bool {
                     .next()
                     .is_some_and(char::is_uppercase);
                 if !starts_upper
+                    && !dictating
                     && !matches!(nc.as_str(), "new" | "next")
                     && !next.text.starts_with('\n')
                 {
@@ -202,9 +208,13 @@ fn glued_break(toks: &[Tok], i: usize) -> Option<Action> {
     let rest = ["new", "neu", "neo", "next"]
         .iter()
         .find_map(|p| w.strip_prefix(p))?;
+    // "paragraph" keeps its first and last sounds when its vowels go ("pereograph").
+    let paragraph = |r: &str| r.starts_with("par") || r.starts_with("per") || r == "paragraph";
     let action = match rest {
         "line" | "lined" => Action::Break("\n"),
-        "paragraph" => Action::Break("\n\n"),
+        r if paragraph(r) && r.ends_with("graph") && (8..=11).contains(&r.len()) => {
+            Action::Break("\n\n")
+        }
         _ => return None,
     };
     // "a newline character" is a word.
@@ -228,28 +238,75 @@ fn capitalise(s: &str) -> String {
     }
 }
 
+/// "comma" heard as "Kama" and joined to the word before by the recogniser
+/// ("Donovan-Kama,", "506711-Kama,"): the word with a comma in its place.
+fn glued_comma(t: &Tok) -> Option<String> {
+    let (lead, core, _) = split_punct(&t.text);
+    let lower = core.to_lowercase();
+    let cut = ["-kama", "-comma", "'kama"]
+        .iter()
+        .find_map(|s| lower.strip_suffix(s))?
+        .len();
+    (cut > 0).then(|| format!("{lead}{},", &core[..cut]))
+}
+
+/// The command spanning `toks[i..]`, if any, and how many words it takes.
+fn command_at(toks: &[Tok], i: usize, dictating: bool) -> Option<(usize, Action)> {
+    for (words, action) in COMMANDS {
+        let n = words.len();
+        if i + n > toks.len() {
+            continue;
+        }
+        let fits = (0..n).all(|k| core_lower(&toks[i + k]) == words[k])
+            && (0..n.saturating_sub(1)).all(|k| split_punct(&toks[i + k].text).2.is_empty());
+        // "Kama" with a capital is a name; only the lowercase word is a heard "comma".
+        let name = words[0] == "kama" && split_punct(&toks[i].text).1.starts_with('K');
+        if fits && !name && is_command(toks, i, n, *action, dictating) {
+            return Some((n, *action));
+        }
+    }
+    glued_break(toks, i).map(|a| (1, a))
+}
+
+/// Commands recognised by the strict rules before the speaker counts as one who
+/// dictates punctuation.
+const DICTATING_COMMANDS: usize = 2;
+
 /// Carries out the commands in `toks`, recording each as an applied correction.
 pub(crate) fn apply(toks: Vec<Tok>, corrections: &mut Vec<Correction>) -> Vec<Tok> {
+    let dictating = (0..toks.len())
+        .filter(|&i| command_at(&toks, i, false).is_some())
+        .nth(DICTATING_COMMANDS - 1)
+        .is_some();
     let mut out: Vec<Tok> = Vec::with_capacity(toks.len());
     let mut capitalise_next = false;
     let mut i = 0;
     while i < toks.len() {
-        let mut matched = None;
-        for (words, action) in COMMANDS {
-            let n = words.len();
-            if i + n > toks.len() {
-                continue;
-            }
-            let fits = (0..n).all(|k| core_lower(&toks[i + k]) == words[k])
-                && (0..n.saturating_sub(1)).all(|k| split_punct(&toks[i + k].text).2.is_empty());
-            if fits && is_command(&toks, i, n, *action) {
-                matched = Some((n, *action));
-                break;
-            }
+        if let Some(text) = glued_comma(&toks[i]) {
+            corrections.push(Correction {
+                word_start: toks[i].src.0,
+                word_end: toks[i].src.1,
+                from: toks[i].text.clone(),
+                to: text.clone(),
+                score: 0.9,
+                applied: true,
+                reason: "spoken dictation command".into(),
+                start: 0.0,
+                end: 0.0,
+                decision: None,
+            });
+            let mut t = toks[i].clone();
+            t.text = if capitalise_next {
+                capitalise(&text)
+            } else {
+                text
+            };
+            capitalise_next = false;
+            out.push(t);
+            i += 1;
+            continue;
         }
-        if matched.is_none() {
-            matched = glued_break(&toks, i).map(|a| (1, a));
-        }
+        let matched = command_at(&toks, i, dictating);
         let Some((n, action)) = matched else {
             let mut t = toks[i].clone();
             if capitalise_next {
@@ -379,5 +436,47 @@ mod tests {
         );
         assert_eq!(run("two new lines of therapy"), "two new lines of therapy");
         assert_eq!(run("the newsletter"), "the newsletter");
+        // Two words, and "paragraph" with its vowels lost.
+        assert_eq!(
+            run("medications colon new lined, aspirin"),
+            "medications:\nAspirin"
+        );
+        assert_eq!(
+            run("fever period. Neopereograph, findings"),
+            "fever.\n\nFindings"
+        );
+        assert_eq!(run("a new lined jacket"), "a new lined jacket");
+    }
+
+    #[test]
+    fn comma_heard_as_kama() {
+        assert_eq!(
+            run("patient Clair Donovan-Kama, medical record number 506711-Kama, date"),
+            "patient Clair Donovan, medical record number 506711, date"
+        );
+        assert_eq!(
+            run("nausea, vomiting, kama, and polyuria"),
+            "nausea, vomiting, and polyuria"
+        );
+        // With a capital, on its own, it is a name.
+        assert_eq!(run("seen by Dr. Kama today"), "seen by Dr. Kama today");
+    }
+
+    #[test]
+    fn a_speaker_who_dictates_punctuation_ends_sentences_before_small_letters() {
+        // The recogniser wrote no capitals here; other commands show the speaker
+        // dictates punctuation.
+        assert_eq!(
+            run("history colon stable comma born 1952 period date of admission period attending"),
+            "history: stable, born 1952. Date of admission. Attending"
+        );
+        // Without other commands a lowercase word after "period" keeps it a word.
+        assert_eq!(run("a 1952 period date"), "a 1952 period date");
+        assert_eq!(run("born 1952 period date"), "born 1952 period date");
+        // Nouns stay nouns in a dictated text too.
+        assert_eq!(
+            run("fine period. New line a period of rest comma and her period was late"),
+            "fine.\nA period of rest, and her period was late"
+        );
     }
 }

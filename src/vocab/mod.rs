@@ -26,6 +26,7 @@ mod phonetic;
 mod phrases;
 mod symdelete;
 mod token;
+mod units;
 
 use lexicon::Lexicon;
 use phonetic::PhoneticIndex;
@@ -291,6 +292,7 @@ impl Vocabulary {
         });
         let mut locked: Vec<bool> = toks.iter().map(|t| t.text.starts_with('\n')).collect();
         engine::custom_phrases(&self.lx, &mut toks, &mut locked, &mut corrections);
+        units::fix(&mut toks, &mut locked, &mut corrections);
         phrases::split_joined_pairs(&self.lx, &mut toks, &mut locked, &mut corrections);
         phrases::fix_pairs(&self.lx, &self.ix, &mut toks, &mut locked, &mut corrections);
 

@@ -1,0 +1,50 @@
+//! Units heard as ordinary words after a number ("three leaders by nasal cannula"):
+//! after a number the unit is meant, so the sound-alike is replaced. A word that
+//! is not after a number ("the team leaders") is left alone.
+
+use super::token::{split_punct, Tok};
+use super::Correction;
+
+/// Sound-alike word -> unit.
+const UNIT_SOUND_ALIKES: &[(&str, &str)] = &[("leaders", "liters"), ("leader", "liter")];
+
+const NUMBER_WORDS: &[&str] = &[
+    "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven",
+    "twelve", "fifteen", "twenty", "thirty", "forty", "fifty", "half", "several", "few",
+];
+
+fn is_number(t: &Tok) -> bool {
+    let (_, core, trail) = split_punct(&t.text);
+    trail.is_empty()
+        && (core.chars().all(|c| c.is_ascii_digit() || c == '.') && !core.is_empty()
+            || NUMBER_WORDS.contains(&core.to_lowercase().as_str()))
+}
+
+/// Replaces unit sound-alikes that follow a number; each change is recorded.
+pub(crate) fn fix(toks: &mut [Tok], locked: &mut [bool], corrections: &mut Vec<Correction>) {
+    for k in 1..toks.len() {
+        if locked[k] || !is_number(&toks[k - 1]) {
+            continue;
+        }
+        let (lead, core, trail) = split_punct(&toks[k].text);
+        let lower = core.to_lowercase();
+        let Some((_, unit)) = UNIT_SOUND_ALIKES.iter().find(|(w, _)| *w == lower) else {
+            continue;
+        };
+        let text = format!("{lead}{unit}{trail}");
+        corrections.push(Correction {
+            word_start: toks[k].src.0,
+            word_end: toks[k].src.1,
+            from: toks[k].text.clone(),
+            to: unit.to_string(),
+            score: 0.9,
+            applied: true,
+            reason: "unit heard as a word after a number".into(),
+            start: 0.0,
+            end: 0.0,
+            decision: None,
+        });
+        toks[k].text = text;
+        locked[k] = true;
+    }
+}
