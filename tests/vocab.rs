@@ -822,6 +822,24 @@ fn a_unit_heard_as_a_word_after_a_number_is_the_unit() {
         "Saturation 92% on three liters by nasal cannula."
     );
     assert_eq!(fix("Net negative 4 leaders."), "Net negative 4 liters.");
+    assert_eq!(
+        fix("Eosinophils 300 cells per microleader."),
+        "Eosinophils 300 cells per microliter."
+    );
     let text = "The team leaders met the family.";
     assert_eq!(fix(text), text);
+}
+
+#[test]
+fn a_medical_prefix_is_not_read_as_a_glued_word() {
+    // "polyurea" is poly- + urea, not two words run together: a doubted one is
+    // the misspelt term.
+    let c = vocab().correct_words(&doubting(
+        "Nausea, vomiting, and polyurea after his pump failed.",
+        &["polyurea"],
+    ));
+    assert_eq!(
+        c.text,
+        "Nausea, vomiting, and polyuria after his pump failed."
+    );
 }

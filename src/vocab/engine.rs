@@ -363,11 +363,15 @@ pub(crate) const DOUBTED: f32 = 0.5;
 /// English words this frequent are common enough to be read as a pair when glued.
 const GLUE_COUNT: u64 = 1_000_000;
 
-/// Whether `w` is two common English words of 3+ letters written together.
+/// Whether `w` is two common English words of 3+ letters written together. A
+/// medical prefix is no word here: "polyurea" is poly- + urea, not a run-on.
 fn glued_english(lx: &Lexicon, w: &str) -> bool {
     let common = |p: &str| lx.english.get(p).is_some_and(|n| *n >= GLUE_COUNT);
     let n = w.len();
-    w.is_ascii() && n >= 6 && (3..=n - 3).any(|i| common(&w[..i]) && common(&w[i..]))
+    w.is_ascii()
+        && n >= 6
+        && (3..=n - 3)
+            .any(|i| common(&w[..i]) && common(&w[i..]) && !SPLIT_PREFIXES.contains(&&w[..i]))
 }
 
 /// Endings that turn a medical noun into its adjective and back: a word that is a

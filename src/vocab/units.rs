@@ -1,29 +1,39 @@
-//! Units heard as ordinary words after a number ("three leaders by nasal cannula"):
-//! after a number the unit is meant, so the sound-alike is replaced. A word that
-//! is not after a number ("the team leaders") is left alone.
+//! Units heard as ordinary words after a number or "per" ("three leaders by nasal
+//! cannula", "300 cells per microleader"): there the unit is meant, so the
+//! sound-alike is replaced. Elsewhere ("the team leaders") the word stays.
 
 use super::token::{split_punct, Tok};
 use super::Correction;
 
 /// Sound-alike word -> unit.
-const UNIT_SOUND_ALIKES: &[(&str, &str)] = &[("leaders", "liters"), ("leader", "liter")];
+const UNIT_SOUND_ALIKES: &[(&str, &str)] = &[
+    ("leaders", "liters"),
+    ("leader", "liter"),
+    ("microleaders", "microliters"),
+    ("microleader", "microliter"),
+    ("millileaders", "milliliters"),
+    ("millileader", "milliliter"),
+];
 
 const NUMBER_WORDS: &[&str] = &[
     "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven",
     "twelve", "fifteen", "twenty", "thirty", "forty", "fifty", "half", "several", "few",
 ];
 
-fn is_number(t: &Tok) -> bool {
+/// Whether a unit may follow `t`: a number, or "per".
+fn before_unit(t: &Tok) -> bool {
     let (_, core, trail) = split_punct(&t.text);
+    let lower = core.to_lowercase();
     trail.is_empty()
         && (core.chars().all(|c| c.is_ascii_digit() || c == '.') && !core.is_empty()
-            || NUMBER_WORDS.contains(&core.to_lowercase().as_str()))
+            || NUMBER_WORDS.contains(&lower.as_str())
+            || lower == "per")
 }
 
-/// Replaces unit sound-alikes that follow a number; each change is recorded.
+/// Replaces unit sound-alikes after a number or "per"; each change is recorded.
 pub(crate) fn fix(toks: &mut [Tok], locked: &mut [bool], corrections: &mut Vec<Correction>) {
     for k in 1..toks.len() {
-        if locked[k] || !is_number(&toks[k - 1]) {
+        if locked[k] || !before_unit(&toks[k - 1]) {
             continue;
         }
         let (lead, core, trail) = split_punct(&toks[k].text);
@@ -39,7 +49,7 @@ pub(crate) fn fix(toks: &mut [Tok], locked: &mut [bool], corrections: &mut Vec<C
             to: unit.to_string(),
             score: 0.9,
             applied: true,
-            reason: "unit heard as a word after a number".into(),
+            reason: "unit heard as a word after a number or \"per\"".into(),
             start: 0.0,
             end: 0.0,
             decision: None,
