@@ -843,3 +843,27 @@ fn a_medical_prefix_is_not_read_as_a_glued_word() {
         "Nausea, vomiting, and polyuria after his pump failed."
     );
 }
+
+#[test]
+fn misheard_possessive_eponyms_keep_their_possessive() {
+    // Beside a distinctive word of the listed term.
+    assert_eq!(
+        fix("Barit's esophagus on biopsy."),
+        "Barrett's esophagus on biopsy."
+    );
+    // On their own, as near spellings of a listed eponym.
+    let c = vocab().correct_words(&doubting(
+        "Known Hashimotto's thyroiditis.",
+        &["Hashimotto's"],
+    ));
+    assert_eq!(c.text, "Known Hashimoto's thyroiditis.");
+    // Other possessives are names and words, never changed.
+    for s in [
+        "The patient's disease is stable.",
+        "Dr. Sanchez's clinic called.",
+        "Mrs. Kowalski's daughter came.",
+        "Barrett's esophagus on biopsy.",
+    ] {
+        assert_eq!(fix(s), s);
+    }
+}

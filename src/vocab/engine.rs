@@ -279,6 +279,13 @@ fn same_drug_stem(a: &str, b: &str) -> bool {
         .any(|s| a.ends_with(s) && b.ends_with(s) && a.len() > s.len() + 2)
 }
 
+/// The name in a possessive ("hashimoto's" -> "hashimoto").
+pub(crate) fn possessive_stem(w: &str) -> Option<&str> {
+    w.strip_suffix("'s")
+        .or_else(|| w.strip_suffix("\u{2019}s"))
+        .filter(|s| !s.is_empty())
+}
+
 /// Whether the token begins a sentence (so its capital letter says nothing).
 fn sentence_initial(toks: &[Tok], i: usize) -> bool {
     i == 0 || {
@@ -449,7 +456,12 @@ pub(crate) fn eval_window(
         if w.chars().count() == 1 && w != "a" {
             return;
         }
-        // Contractions ("name's") and fillers are never part of a term.
+        // A possessive on its own may be a misheard eponym ("Hashimotto's"); otherwise
+        // contractions ("name's") and fillers are never part of a term.
+        let w = match possessive_stem(&w) {
+            Some(stem) if len == 1 => stem.to_string(),
+            _ => w,
+        };
         if FILLERS.contains(&w.as_str()) || w.contains(['\'', '\u{2019}']) {
             return;
         }
@@ -574,7 +586,10 @@ pub(crate) fn eval_window(
     let all_unsure = max_prob < UNSURE;
     // A capital letter mid-sentence suggests a name only when the recogniser was
     // sure of the word; it capitalises words it does not know ("Pluritic").
+    let possessive = len == 1 && possessive_stem(&lower_core(&toks[start])).is_some();
+    // A possessive target is a person's name anyway ("Parkinsen's").
     let proper_name = len == 1
+        && !possessive
         && (min_prob.is_nan() || min_prob >= UNSURE)
         && !sentence_initial(toks, start)
         && split_punct(&toks[start].text)
@@ -614,6 +629,11 @@ pub(crate) fn eval_window(
                         continue;
                     }
                 }
+            }
+            // Only a person's name takes a possessive.
+            if possessive && !(t.tier == Tier::Medical && t.display.starts_with(char::is_uppercase))
+            {
+                continue;
             }
             // Obscure drug names are not worth merging ordinary words for.
             if len > 1 && !none_english && t.tier == Tier::Drug {

@@ -375,10 +375,18 @@ impl Vocabulary {
                 .map(|t| t.text.as_str())
                 .collect::<Vec<_>>()
                 .join(" ");
+            // A misheard eponym keeps its possessive ("Hashimotto's" -> "Hashimoto's").
+            let lower = split_punct(&from).1.to_lowercase();
+            let possessive = engine::possessive_stem(&lower).filter(|_| c.len == 1);
+            let heard = lexicon::key_of(possessive.unwrap_or(&from));
             let display = (!term.is_drug)
-                .then(|| inflect::keep_plural(&lexicon::key_of(&from), &term.key, &term.display))
+                .then(|| inflect::keep_plural(&heard, &term.key, &term.display))
                 .flatten()
                 .unwrap_or_else(|| term.display.clone());
+            let display = match possessive {
+                Some(_) => format!("{display}'s"),
+                None => display,
+            };
             let merged = engine::merge(&toks, c.start, c.len, &display);
             let applied = c.score >= engine::APPLY;
             corrections.push(Correction::of_merged(

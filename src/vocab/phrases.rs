@@ -172,6 +172,13 @@ pub(crate) fn split_joined_pairs(
     }
 }
 
+fn capitalised(w: &str) -> String {
+    let mut c = w.chars();
+    c.next()
+        .map(|f| f.to_uppercase().chain(c).collect())
+        .unwrap_or_default()
+}
+
 /// Fixes the sound-alike word of known two-word phrases; changed tokens are locked.
 pub(crate) fn fix_pairs(
     lx: &Lexicon,
@@ -181,7 +188,13 @@ pub(crate) fn fix_pairs(
     corrections: &mut Vec<Correction>,
 ) {
     let core = |t: &Tok| split_punct(&t.text).1.to_lowercase();
-    let plain = |w: &str| !w.is_empty() && w.chars().all(|c| c.is_ascii_alphabetic() || c == '-');
+    // Possessive eponyms ("Barit's esophagus") pair like any word: the lists keep them
+    // with their "'s" ("barrett's esophagus").
+    let plain = |w: &str| {
+        !w.is_empty()
+            && w.chars()
+                .all(|c| c.is_ascii_alphabetic() || c == '-' || c == '\'')
+    };
     let distinctive = |w: &str| distinctive(lx, w);
     for i in 0..toks.len().saturating_sub(1) {
         if locked[i] || locked[i + 1] {
@@ -236,13 +249,20 @@ pub(crate) fn fix_pairs(
         {
             continue;
         }
-        // Pairs are kept lowercase; a listed term has its own spelling ("Colles").
+        // Pairs are kept lowercase; a listed term has its own spelling ("Colles"), and
+        // a possessive in a term is a person's name ("Barrett's").
         let to = lx
             .by_key
             .get(&key_of(to))
             .map(|&id| lx.terms[id as usize].display.as_str())
             .filter(|d| d.to_lowercase() == to)
             .unwrap_or(to);
+        let to = if to.ends_with("'s") {
+            capitalised(to)
+        } else {
+            to.to_string()
+        };
+        let to = to.as_str();
         let merged = merge(toks, k, 1, to);
         let applied = score >= APPLY;
         corrections.push(Correction::of_merged(
