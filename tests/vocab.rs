@@ -867,3 +867,22 @@ fn misheard_possessive_eponyms_keep_their_possessive() {
         assert_eq!(fix(s), s);
     }
 }
+
+#[test]
+fn a_word_in_a_known_pair_anchors_its_other_neighbour() {
+    // "handle" was doubted, but "bucket handle" is a known pair: it anchors the
+    // doubted "tier" beside it, which becomes "tear".
+    let c = vocab().correct_words(&recognised(&[
+        ("A", 0.9),
+        ("bucket", 0.99),
+        ("handle", 0.4),
+        ("tier", 0.4),
+        ("of", 0.9),
+        ("the", 0.9),
+        ("meniscus.", 0.9),
+    ]));
+    assert_eq!(c.text, "A bucket handle tear of the meniscus.");
+    // Written with confidence, "tier" stays.
+    let text = "A bucket handle tier of the meniscus.";
+    assert_eq!(vocab().correct_words(&doubting(text, &[])).text, text);
+}

@@ -252,6 +252,14 @@ impl Lexicon {
             return;
         };
         if pair.contains('-') {
+            // The pieces of a hyphenated word pair up too ("bucket handle").
+            for w in [a, b] {
+                for piece in w.split('-').collect::<Vec<_>>().windows(2) {
+                    if piece.iter().all(|p| p.len() > 2 && !GRAMMAR_WORDS.contains(p)) {
+                        self.add_pair(&piece.join(" "));
+                    }
+                }
+            }
             let closed = pair.replace('-', "");
             for w in closed.split(' ') {
                 self.medical_words.insert(w.to_string());

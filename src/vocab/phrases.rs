@@ -210,11 +210,20 @@ pub(crate) fn fix_pairs(
         // sound-alike of a word it doubted, an everyday anchor is evidence enough
         // ("breach presentation", "Coles fracture").
         let doubted = |k: usize| toks[k].prob.is_some_and(|p| p < DOUBTED);
-        let sure = |k: usize| toks[k].prob.is_some_and(|p| p >= DOUBTED);
+        // Sure of a word: the recogniser was, or the word makes a known pair with
+        // its neighbour on the other side ("bucket handle" before "tier").
+        let sure = |k: usize, other: usize| {
+            let beyond = if other > k { k.checked_sub(1) } else { Some(k + 1) };
+            toks[k].prob.is_some_and(|p| p >= DOUBTED)
+                || beyond.filter(|&j| j < toks.len()).is_some_and(|j| {
+                    let (x, y) = (core(&toks[j.min(k)]), core(&toks[j.max(k)]));
+                    lx.phrase_pairs.contains(&format!("{x} {y}"))
+                })
+        };
         // The word to keep: distinctive, or any word of a known pair when the
         // recogniser was sure of it and doubted its neighbour.
-        let anchors_first = distinctive(&b) || (sure(i + 1) && doubted(i));
-        let anchors_second = distinctive(&a) || (sure(i) && doubted(i + 1));
+        let anchors_first = distinctive(&b) || (sure(i + 1, i) && doubted(i));
+        let anchors_second = distinctive(&a) || (sure(i, i + 1) && doubted(i + 1));
         if !(anchors_first || anchors_second) || lx.phrase_pairs.contains(&format!("{a} {b}")) {
             continue;
         }
