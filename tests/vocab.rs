@@ -177,6 +177,23 @@ fn a_two_word_term_written_as_one_word_is_split() {
     assert_eq!(fix("Small pleuraleffusion."), "Small pleural effusion.");
     // Real words are not split, even when they join two words of a term.
     assert_eq!(fix("The cowpox vaccine."), "The cowpox vaccine.");
+    // Heard as one word with its vowels wrong: only where the recogniser doubted it.
+    let text = "Into the inferior vina-cova. A small";
+    assert_eq!(
+        vocab().correct_words(&doubting(text, &["vina-cova"])).text,
+        "Into the inferior vena cava. A small"
+    );
+    assert_eq!(vocab().correct_words(&doubting(text, &[])).text, text);
+    // A prefix keeps its hyphen.
+    assert_eq!(
+        vocab()
+            .correct_words(&doubting(
+                "A non-eschemic cardiomyopathy.",
+                &["non-eschemic"]
+            ))
+            .text,
+        "A non-ischemic cardiomyopathy."
+    );
 }
 
 #[test]

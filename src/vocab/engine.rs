@@ -93,7 +93,7 @@ const NUMBER_WORDS: &[&str] = &[
 
 /// Prefixes the recogniser writes as words of their own ("sub segmental",
 /// "extra luminal", "angio edema"): joined with the next word they may spell a term.
-const SPLIT_PREFIXES: &[&str] = &[
+pub(crate) const SPLIT_PREFIXES: &[&str] = &[
     "sub", "post", "pre", "extra", "intra", "inter", "micro", "macro", "hyper", "hypo", "peri",
     "para", "trans", "retro", "supra", "infra", "anti", "poly", "angio", "neuro", "cardio",
     "gastro", "broncho", "pseudo", "non", "semi", "multi", "mid", "endo", "epi", "myo", "osteo",

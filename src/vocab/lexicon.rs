@@ -255,7 +255,10 @@ impl Lexicon {
             // The pieces of a hyphenated word pair up too ("bucket handle").
             for w in [a, b] {
                 for piece in w.split('-').collect::<Vec<_>>().windows(2) {
-                    if piece.iter().all(|p| p.len() > 2 && !GRAMMAR_WORDS.contains(p)) {
+                    if piece
+                        .iter()
+                        .all(|p| p.len() > 2 && !GRAMMAR_WORDS.contains(p))
+                    {
                         self.add_pair(&piece.join(" "));
                     }
                 }

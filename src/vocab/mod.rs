@@ -144,6 +144,10 @@ pub struct Vocabulary {
     lx: Lexicon,
     ix: PhoneticIndex,
     sd: DeleteIndex,
+    /// Sound codes of two-word terms written together ("venacava"), by index
+    /// into `pair_joins`.
+    pair_ix: PhoneticIndex,
+    pair_joins: Vec<String>,
 }
 
 impl Vocabulary {
@@ -163,7 +167,19 @@ impl Vocabulary {
                 .enumerate()
                 .map(|(i, t)| (t.key.as_str(), i as u32)),
         );
-        Vocabulary { lx, ix, sd }
+        let mut pair_joins: Vec<String> = lx.pair_by_join.keys().cloned().collect();
+        pair_joins.sort_unstable();
+        let mut pair_ix = PhoneticIndex::new();
+        for (i, j) in pair_joins.iter().enumerate() {
+            pair_ix.insert(j, i as u32);
+        }
+        Vocabulary {
+            lx,
+            ix,
+            sd,
+            pair_ix,
+            pair_joins,
+        }
     }
 
     /// Adds custom vocabulary files, in order (organisation, office, provider):
@@ -293,7 +309,8 @@ impl Vocabulary {
         let mut locked: Vec<bool> = toks.iter().map(|t| t.text.starts_with('\n')).collect();
         engine::custom_phrases(&self.lx, &mut toks, &mut locked, &mut corrections);
         units::fix(&mut toks, &mut locked, &mut corrections);
-        phrases::split_joined_pairs(&self.lx, &mut toks, &mut locked, &mut corrections);
+        let joins = (&self.pair_ix, self.pair_joins.as_slice());
+        phrases::split_joined_pairs(&self.lx, joins, &mut toks, &mut locked, &mut corrections);
         phrases::fix_pairs(&self.lx, &self.ix, &mut toks, &mut locked, &mut corrections);
 
         // Score every window, then take the best non-overlapping ones.

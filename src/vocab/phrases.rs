@@ -10,7 +10,7 @@
 //! descriptions (`vocab/phrases.txt`), clinical phrases
 //! (`vocab/clinical-phrases.txt`) and two-word drug names.
 
-use super::engine::{is_english, merge, Candidate, APPLY, DOUBTED};
+use super::engine::{is_english, merge, Candidate, APPLY, DOUBTED, SPLIT_PREFIXES};
 use super::guards::opposite_prefix;
 use super::lexicon::{key_of, Lexicon};
 use super::phonetic::PhoneticIndex;
@@ -136,41 +136,69 @@ fn best_partner<'a>(
         .map(|(p, cd, ls)| (p, if cd == 0 { 0.85 } else { 0.8 + 0.05 * ls }))
 }
 
-/// Splits a two-word term the recogniser wrote as one unknown word ("aniongap":
-/// anion gap). Only exact joins: the letters are all there, only a space is missing.
+/// Splits a two-word term the recogniser wrote as one unknown word: exactly
+/// ("aniongap": anion gap), or, where the recogniser doubted the word, by sound
+/// ("vina-cova": vena cava, both vowels misheard).
 pub(crate) fn split_joined_pairs(
     lx: &Lexicon,
+    (pair_ix, pair_joins): (&PhoneticIndex, &[String]),
     toks: &mut [Tok],
     locked: &mut [bool],
     corrections: &mut Vec<Correction>,
 ) {
+    let mut ids = Vec::new();
     for k in 0..toks.len() {
-        let w = split_punct(&toks[k].text).1.to_lowercase();
+        let core = split_punct(&toks[k].text).1.to_lowercase();
+        let w = key_of(&core);
         if locked[k]
             || w.len() < 8
-            || !w.chars().all(|c| c.is_ascii_alphabetic())
-            || is_english(lx, &w)
-            || lx.medical_words.contains(&w)
+            || !core.chars().all(|c| c.is_ascii_alphabetic() || c == '-')
+            || is_english(lx, &core)
+            || lx.medical_words.contains(&core)
             || lx.by_key.contains_key(&w)
         {
             continue;
         }
-        let Some(pair) = lx.pair_by_join.get(&w) else {
+        let (pair, reason) = if let Some(pair) = lx.pair_by_join.get(&w).filter(|_| core == w) {
+            (pair, "known two-word term written as one word")
+        } else if toks[k].prob.is_some_and(|p| p < DOUBTED) {
+            let codes = pair_ix.codes(&w);
+            pair_ix.lookup(&codes, &mut ids);
+            let best = ids
+                .iter()
+                .filter(|&&id| pair_ix.code_distance(&codes, id) == 0)
+                .map(|&id| &pair_joins[id as usize])
+                .map(|j| (j, strsim::normalized_damerau_levenshtein(&w, j)))
+                .filter(|(_, ls)| *ls >= SOUND_JOIN_LETTERS)
+                .max_by(|a, b| a.1.total_cmp(&b.1));
+            match best.and_then(|(j, _)| lx.pair_by_join.get(j)) {
+                Some(pair) => (pair, "known two-word term heard as one word"),
+                None => continue,
+            }
+        } else {
             continue;
         };
-        let merged = merge(toks, k, 1, pair);
+        // A prefix keeps the hyphen the recogniser wrote ("non-eschemic": non-ischemic).
+        let pair = match pair.split_once(' ') {
+            Some((a, b)) if core.contains('-') && SPLIT_PREFIXES.contains(&a) => format!("{a}-{b}"),
+            _ => pair.clone(),
+        };
+        let merged = merge(toks, k, 1, &pair);
         corrections.push(Correction::of_merged(
             &merged,
             toks[k].text.clone(),
-            pair.clone(),
+            pair,
             0.9,
             true,
-            "known two-word term written as one word",
+            reason,
         ));
         toks[k] = merged;
         locked[k] = true;
     }
 }
+
+/// Letter similarity a doubted word needs to a two-word term it sounds exactly like.
+const SOUND_JOIN_LETTERS: f64 = 0.7;
 
 fn capitalised(w: &str) -> String {
     let mut c = w.chars();
@@ -213,7 +241,11 @@ pub(crate) fn fix_pairs(
         // Sure of a word: the recogniser was, or the word makes a known pair with
         // its neighbour on the other side ("bucket handle" before "tier").
         let sure = |k: usize, other: usize| {
-            let beyond = if other > k { k.checked_sub(1) } else { Some(k + 1) };
+            let beyond = if other > k {
+                k.checked_sub(1)
+            } else {
+                Some(k + 1)
+            };
             toks[k].prob.is_some_and(|p| p >= DOUBTED)
                 || beyond.filter(|&j| j < toks.len()).is_some_and(|j| {
                     let (x, y) = (core(&toks[j.min(k)]), core(&toks[j.max(k)]));
