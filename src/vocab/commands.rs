@@ -250,6 +250,45 @@ fn glued_comma(t: &Tok) -> Option<String> {
     (cut > 0).then(|| format!("{lead}{},", &core[..cut]))
 }
 
+/// Section headings of dictated reports, which the speaker ends with "colon".
+const HEADINGS: &[&str] = &[
+    "plan",
+    "assessment",
+    "impression",
+    "history",
+    "medications",
+    "allergies",
+    "diagnosis",
+    "diagnoses",
+    "findings",
+    "procedure",
+    "indication",
+    "indications",
+    "technique",
+    "comparison",
+    "recommendations",
+    "subjective",
+    "objective",
+    "examination",
+    "labs",
+    "disposition",
+];
+
+/// How the recogniser writes a "colon" it glued to the word before.
+const COLON_SOUNDS: &[&str] = &["colon", "colin", "collin", "colen", "colan", "colden"];
+
+/// A heading with its spoken "colon" glued on ("Plancolin,"): the heading and ":".
+fn glued_heading(t: &Tok) -> Option<String> {
+    let (lead, core, _) = split_punct(&t.text);
+    let lower = core.to_lowercase();
+    let cut = COLON_SOUNDS
+        .iter()
+        .filter_map(|c| lower.strip_suffix(c))
+        .find(|h| HEADINGS.contains(h))?
+        .len();
+    Some(format!("{lead}{}:", &core[..cut]))
+}
+
 /// The command spanning `toks[i..]`, if any, and how many words it takes.
 fn command_at(toks: &[Tok], i: usize, dictating: bool) -> Option<(usize, Action)> {
     for (words, action) in COMMANDS {
@@ -282,7 +321,9 @@ pub(crate) fn apply(toks: Vec<Tok>, corrections: &mut Vec<Correction>) -> Vec<To
     let mut capitalise_next = false;
     let mut i = 0;
     while i < toks.len() {
-        if let Some(text) = glued_comma(&toks[i]) {
+        let glued = glued_comma(&toks[i]).or_else(|| glued_heading(&toks[i]));
+        if let Some(text) = glued {
+            let heading = text.ends_with(':');
             corrections.push(Correction {
                 word_start: toks[i].src.0,
                 word_end: toks[i].src.1,
@@ -301,7 +342,7 @@ pub(crate) fn apply(toks: Vec<Tok>, corrections: &mut Vec<Correction>) -> Vec<To
             } else {
                 text
             };
-            capitalise_next = false;
+            capitalise_next = heading;
             out.push(t);
             i += 1;
             continue;
@@ -446,6 +487,20 @@ mod tests {
             "fever.\n\nFindings"
         );
         assert_eq!(run("a new lined jacket"), "a new lined jacket");
+    }
+
+    #[test]
+    fn colon_glued_to_a_heading() {
+        assert_eq!(
+            run("fine period. Plancolin, increase metoprolol"),
+            "fine. Plan: Increase metoprolol"
+        );
+        assert_eq!(run("neoparagraph plancolden stop it"), "\n\nPlan: Stop it");
+        // Other words ending in the letters stay.
+        assert_eq!(
+            run("the sigmoid colon and mesocolon"),
+            "the sigmoid colon and mesocolon"
+        );
     }
 
     #[test]
