@@ -903,3 +903,14 @@ fn a_word_in_a_known_pair_anchors_its_other_neighbour() {
     let text = "A bucket handle tier of the meniscus.";
     assert_eq!(vocab().correct_words(&doubting(text, &[])).text, text);
 }
+
+#[test]
+fn names_after_a_title_are_never_changed() {
+    for s in [
+        "Letter to dr. sarah noris, regarding her patient.",
+        "Dictated by Dr. Priya Raman.",
+    ] {
+        let c = vocab().correct_words(&doubting(s, &["noris", "Priya"]));
+        assert_eq!(c.text, s);
+    }
+}

@@ -1,5 +1,31 @@
 //! Changes that would reverse a clinical meaning are never applied on spelling
-//! evidence alone: the reviewer decides.
+//! evidence alone: the reviewer decides. Names after a title are never changed.
+
+use super::token::{split_punct, Tok};
+
+/// Written titles: the one or two words after one are a person's name
+/// ("dr. sarah noris" is not a nostril).
+const TITLES: &[&str] = &["dr", "mr", "mrs", "ms", "prof"];
+
+/// Marks the names after written titles in `locked`.
+pub(crate) fn lock_names(toks: &[Tok], locked: &mut [bool]) {
+    for i in 0..toks.len() {
+        let (_, core, trail) = split_punct(&toks[i].text);
+        if !TITLES.contains(&core.to_lowercase().as_str()) || !matches!(trail, "" | ".") {
+            continue;
+        }
+        for k in i + 1..(i + 3).min(toks.len()) {
+            let (lead, _, trail) = split_punct(&toks[k].text);
+            if !lead.is_empty() || toks[k].text.starts_with('\n') {
+                break;
+            }
+            locked[k] = true;
+            if !trail.is_empty() {
+                break;
+            }
+        }
+    }
+}
 
 /// Prefixes of opposite meaning: a word with one is not corrected into the other
 /// ("hypolipidemia" is a real finding, not a misspelt hyperlipidemia).
@@ -24,6 +50,20 @@ pub(crate) fn opposite_prefix(word: &str, target: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn names_after_titles_are_locked() {
+        let toks: Vec<Tok> = "letter to dr. sarah noris. Naris patent"
+            .split(' ')
+            .map(|w| Tok {
+                text: w.into(),
+                ..Default::default()
+            })
+            .collect();
+        let mut locked = vec![false; toks.len()];
+        lock_names(&toks, &mut locked);
+        assert_eq!(locked, [false, false, false, true, true, false, false]);
+    }
 
     #[test]
     fn opposite_prefixes() {

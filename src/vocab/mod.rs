@@ -307,6 +307,7 @@ impl Vocabulary {
                 })
         });
         let mut locked: Vec<bool> = toks.iter().map(|t| t.text.starts_with('\n')).collect();
+        guards::lock_names(&toks, &mut locked);
         engine::custom_phrases(&self.lx, &mut toks, &mut locked, &mut corrections);
         units::fix(&mut toks, &mut locked, &mut corrections);
         let joins = (&self.pair_ix, self.pair_joins.as_slice());
