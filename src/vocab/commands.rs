@@ -324,18 +324,14 @@ pub(crate) fn apply(toks: Vec<Tok>, corrections: &mut Vec<Correction>) -> Vec<To
         let glued = glued_comma(&toks[i]).or_else(|| glued_heading(&toks[i]));
         if let Some(text) = glued {
             let heading = text.ends_with(':');
-            corrections.push(Correction {
-                word_start: toks[i].src.0,
-                word_end: toks[i].src.1,
-                from: toks[i].text.clone(),
-                to: text.clone(),
-                score: 0.9,
-                applied: true,
-                reason: "spoken dictation command".into(),
-                start: 0.0,
-                end: 0.0,
-                decision: None,
-            });
+            corrections.push(Correction::of_merged(
+                &toks[i],
+                toks[i].text.clone(),
+                text.clone(),
+                0.9,
+                true,
+                "spoken dictation command",
+            ));
             let mut t = toks[i].clone();
             t.text = if capitalise_next {
                 capitalise(&text)

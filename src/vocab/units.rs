@@ -42,18 +42,14 @@ pub(crate) fn fix(toks: &mut [Tok], locked: &mut [bool], corrections: &mut Vec<C
             continue;
         };
         let text = format!("{lead}{unit}{trail}");
-        corrections.push(Correction {
-            word_start: toks[k].src.0,
-            word_end: toks[k].src.1,
-            from: toks[k].text.clone(),
-            to: unit.to_string(),
-            score: 0.9,
-            applied: true,
-            reason: "unit heard as a word after a number or \"per\"".into(),
-            start: 0.0,
-            end: 0.0,
-            decision: None,
-        });
+        corrections.push(Correction::of_merged(
+            &toks[k],
+            toks[k].text.clone(),
+            unit.to_string(),
+            0.9,
+            true,
+            "unit heard as a word after a number or \"per\"",
+        ));
         toks[k].text = text;
         locked[k] = true;
     }
