@@ -914,3 +914,26 @@ fn names_after_a_title_are_never_changed() {
         assert_eq!(c.text, s);
     }
 }
+
+#[test]
+fn a_doubted_neighbour_that_makes_the_sound_exact_joins_the_term() {
+    let words = |new_p: f32| {
+        recognised(&[
+            ("Her", 0.96),
+            ("new", new_p),
+            ("revascular", 0.42),
+            ("examination", 0.98),
+            ("remains", 1.0),
+            ("intact.", 0.95),
+        ])
+    };
+    assert_eq!(
+        vocab().correct_words(&words(0.41)).text,
+        "Her neurovascular examination remains intact."
+    );
+    // A "new" the recogniser was sure of stays a word of its own.
+    assert!(vocab()
+        .correct_words(&words(0.95))
+        .text
+        .starts_with("Her new "));
+}

@@ -363,6 +363,31 @@ impl Vocabulary {
         for (c, b) in cands.iter_mut().zip(boosts) {
             c.score = b;
         }
+        // Words the recogniser doubted that, with a neighbour, sound exactly like a
+        // term belong to it: the longer window goes before a near match of the
+        // neighbour alone ("new revascular": neurovascular, not renovascular).
+        let lifts: Vec<f32> = cands
+            .iter()
+            .map(|d| {
+                let span = d.start..d.start + d.len;
+                if d.len < 2 || d.code_distance != 0 {
+                    return d.score;
+                }
+                cands[engine::starting_in(&cands, span.start, span.end)]
+                    .iter()
+                    .filter(|c| c.len < d.len && c.start + c.len <= span.end && c.code_distance > 0)
+                    .filter(|c| {
+                        span.clone()
+                            .filter(|k| !(c.start..c.start + c.len).contains(k))
+                            .all(|k| toks[k].prob.is_some_and(|p| p < engine::DOUBTED))
+                    })
+                    .map(|c| (c.score + 0.01).min(1.0))
+                    .fold(d.score, f32::max)
+            })
+            .collect();
+        for (c, l) in cands.iter_mut().zip(lifts) {
+            c.score = l;
+        }
         cands.retain(|c| c.score >= engine::SUGGEST);
         engine::prefer_closest_span(&mut cands);
         cands.sort_by(|a, b| {
