@@ -209,12 +209,14 @@ fn glued_break(toks: &[Tok], i: usize) -> Option<Action> {
         .iter()
         .find_map(|p| w.strip_prefix(p))?;
     // "paragraph" keeps its first and last sounds when its vowels go ("pereograph").
-    let paragraph = |r: &str| r.starts_with("par") || r.starts_with("per") || r == "paragraph";
+    let paragraph = |r: &str| {
+        (r.starts_with("par") || r.starts_with("per"))
+            && r.ends_with("graph")
+            && (8..=11).contains(&r.len())
+    };
     let action = match rest {
         "line" | "lined" => Action::Break("\n"),
-        r if paragraph(r) && r.ends_with("graph") && (8..=11).contains(&r.len()) => {
-            Action::Break("\n\n")
-        }
+        r if paragraph(r) => Action::Break("\n\n"),
         _ => return None,
     };
     // "a newline character" is a word.
@@ -236,18 +238,6 @@ fn capitalise(s: &str) -> String {
         Some(f) if f.is_lowercase() => format!("{lead}{}{}{trail}", f.to_uppercase(), c.as_str()),
         _ => s.to_string(),
     }
-}
-
-/// "comma" heard as "Kama" and joined to the word before by the recogniser
-/// ("Donovan-Kama,", "506711-Kama,"): the word with a comma in its place.
-fn glued_comma(t: &Tok) -> Option<String> {
-    let (lead, core, _) = split_punct(&t.text);
-    let lower = core.to_lowercase();
-    let cut = ["-kama", "-comma", "'kama"]
-        .iter()
-        .find_map(|s| lower.strip_suffix(s))?
-        .len();
-    (cut > 0).then(|| format!("{lead}{},", &core[..cut]))
 }
 
 /// Section headings of dictated reports, which the speaker ends with "colon".
@@ -277,16 +267,26 @@ const HEADINGS: &[&str] = &[
 /// How the recogniser writes a "colon" it glued to the word before.
 const COLON_SOUNDS: &[&str] = &["colon", "colin", "collin", "colen", "colan", "colden"];
 
-/// A heading with its spoken "colon" glued on ("Plancolin,"): the heading and ":".
-fn glued_heading(t: &Tok) -> Option<String> {
-    let (lead, core, _) = split_punct(&t.text);
+/// A spoken comma or colon the recogniser glued to the word before: "comma"
+/// heard as "Kama" ("Donovan-Kama,", "506711-Kama,") or a heading's "colon"
+/// ("Plancolin,"). The word with the punctuation in place of the command.
+fn glued_punct(t: &Tok) -> Option<String> {
+    let (lead, core, _) = split_punct(t.text.as_str());
     let lower = core.to_lowercase();
-    let cut = COLON_SOUNDS
+    let comma = ["-kama", "-comma", "'kama"]
         .iter()
-        .filter_map(|c| lower.strip_suffix(c))
-        .find(|h| HEADINGS.contains(h))?
-        .len();
-    Some(format!("{lead}{}:", &core[..cut]))
+        .find_map(|s| lower.strip_suffix(s))
+        .filter(|w| !w.is_empty())
+        .map(|w| (w.len(), ','));
+    let colon = || {
+        COLON_SOUNDS
+            .iter()
+            .filter_map(|c| lower.strip_suffix(c))
+            .find(|h| HEADINGS.contains(h))
+            .map(|h| (h.len(), ':'))
+    };
+    let (cut, p) = comma.or_else(colon)?;
+    Some(format!("{lead}{}{p}", &core[..cut]))
 }
 
 /// The command spanning `toks[i..]`, if any, and how many words it takes.
@@ -321,15 +321,11 @@ pub(crate) fn apply(toks: Vec<Tok>, corrections: &mut Vec<Correction>) -> Vec<To
     let mut capitalise_next = false;
     let mut i = 0;
     while i < toks.len() {
-        let glued = glued_comma(&toks[i]).or_else(|| glued_heading(&toks[i]));
-        if let Some(text) = glued {
+        if let Some(text) = glued_punct(&toks[i]) {
             let heading = text.ends_with(':');
-            corrections.push(Correction::of_merged(
+            corrections.push(Correction::replaced(
                 &toks[i],
-                toks[i].text.clone(),
                 text.clone(),
-                0.9,
-                true,
                 "spoken dictation command",
             ));
             let mut t = toks[i].clone();

@@ -439,6 +439,7 @@ pub(crate) fn eval_window(
 ) {
     let end = start + len;
     let mut words = Vec::with_capacity(len);
+    let mut possessive = false;
     for k in start..end {
         if locked[k] {
             return;
@@ -459,7 +460,10 @@ pub(crate) fn eval_window(
         // A possessive on its own may be a misheard eponym ("Hashimotto's"); otherwise
         // contractions ("name's") and fillers are never part of a term.
         let w = match possessive_stem(&w) {
-            Some(stem) if len == 1 => stem.to_string(),
+            Some(stem) if len == 1 => {
+                possessive = true;
+                stem.to_string()
+            }
             _ => w,
         };
         if FILLERS.contains(&w.as_str()) || w.contains(['\'', '\u{2019}']) {
@@ -586,7 +590,6 @@ pub(crate) fn eval_window(
     let all_unsure = max_prob < UNSURE;
     // A capital letter mid-sentence suggests a name only when the recogniser was
     // sure of the word; it capitalises words it does not know ("Pluritic").
-    let possessive = len == 1 && possessive_stem(&lower_core(&toks[start])).is_some();
     // A possessive target is a person's name anyway ("Parkinsen's").
     let proper_name = len == 1
         && !possessive

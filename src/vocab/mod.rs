@@ -98,6 +98,11 @@ pub struct Correction {
 }
 
 impl Correction {
+    /// An applied change of the one token `tok` into `to`.
+    fn replaced(tok: &Tok, to: String, reason: &str) -> Self {
+        Self::of_merged(tok, tok.text.clone(), to, 0.9, true, reason)
+    }
+
     /// The change of the draft words `merged` stands for; times are filled in from
     /// the words once the pass is done.
     fn of_merged(

@@ -183,16 +183,8 @@ pub(crate) fn split_joined_pairs(
             Some((a, b)) if core.contains('-') && SPLIT_PREFIXES.contains(&a) => format!("{a}-{b}"),
             _ => pair.clone(),
         };
-        let merged = merge(toks, k, 1, &pair);
-        corrections.push(Correction::of_merged(
-            &merged,
-            toks[k].text.clone(),
-            pair,
-            0.9,
-            true,
-            reason,
-        ));
-        toks[k] = merged;
+        corrections.push(Correction::replaced(&toks[k], pair.clone(), reason));
+        toks[k] = merge(toks, k, 1, &pair);
         locked[k] = true;
     }
 }

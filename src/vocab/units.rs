@@ -42,12 +42,9 @@ pub(crate) fn fix(toks: &mut [Tok], locked: &mut [bool], corrections: &mut Vec<C
             continue;
         };
         let text = format!("{lead}{unit}{trail}");
-        corrections.push(Correction::of_merged(
+        corrections.push(Correction::replaced(
             &toks[k],
-            toks[k].text.clone(),
             unit.to_string(),
-            0.9,
-            true,
             "unit heard as a word after a number or \"per\"",
         ));
         toks[k].text = text;
