@@ -902,6 +902,66 @@ fn a_word_in_a_known_pair_anchors_its_other_neighbour() {
     // Written with confidence, "tier" stays.
     let text = "A bucket handle tier of the meniscus.";
     assert_eq!(vocab().correct_words(&doubting(text, &[])).text, text);
+    // Two words of the three-word term heard right: a half-sure third word changes.
+    let c = vocab().correct_words(&recognised(&[
+        ("A", 0.9),
+        ("bucket", 0.95),
+        ("handle", 0.61),
+        ("tier", 0.6),
+        ("of", 0.9),
+        ("the", 0.9),
+        ("meniscus.", 0.9),
+    ]));
+    assert_eq!(c.text, "A bucket handle tear of the meniscus.");
+}
+
+#[test]
+fn a_digit_written_for_a_sound_is_read_as_its_word() {
+    // "succinate" heard as "six-inate" and written "6enate" after its drug.
+    let c = vocab().correct_words(&recognised(&[
+        ("Increase", 0.9),
+        ("metoprolol", 0.9),
+        ("6enate", 0.2),
+        ("to", 0.9),
+        ("100", 0.9),
+        ("milligrams.", 0.9),
+    ]));
+    assert_eq!(c.text, "Increase metoprolol succinate to 100 milligrams.");
+    // Doses and ages keep their digits.
+    for s in [
+        "Metoprolol 25mg daily.",
+        "A 31-year-old on metoprolol 25 mg.",
+    ] {
+        assert_eq!(vocab().correct_words(&unsure(s, 0.3)).text, s);
+    }
+}
+
+#[test]
+fn an_everyday_word_glued_to_a_term_is_split_off() {
+    let c = vocab().correct_words(&recognised(&[
+        ("Plan:", 0.9),
+        ("stoplisinoprol", 0.34),
+        ("because", 0.6),
+        ("of", 0.99),
+        ("the", 0.99),
+        ("cough.", 0.9),
+    ]));
+    assert_eq!(c.text, "Plan: stop lisinopril because of the cough.");
+    let x = &c.corrections[0];
+    assert_eq!(
+        (x.from.as_str(), x.to.as_str(), x.applied),
+        ("stoplisinoprol", "stop lisinopril", true)
+    );
+    // Names and short roots are no everyday word ("coli-", "levi-"), and a word
+    // close to a term as a whole is matched whole.
+    for (w, not) in [
+        ("colithiaces", "coli "),
+        ("levithiric", "levi "),
+        ("saccubitural", "sac "),
+    ] {
+        let c = vocab().correct_words(&recognised(&[("known", 0.9), (w, 0.2), ("today.", 0.9)]));
+        assert!(!c.text.to_lowercase().contains(not), "{w}: {}", c.text);
+    }
 }
 
 #[test]

@@ -26,6 +26,7 @@ mod phonetic;
 mod phrases;
 mod symdelete;
 mod token;
+mod unglue;
 mod units;
 
 use lexicon::Lexicon;
@@ -318,6 +319,8 @@ impl Vocabulary {
         let joins = (&self.pair_ix, self.pair_joins.as_slice());
         phrases::split_joined_pairs(&self.lx, joins, &mut toks, &mut locked, &mut corrections);
         phrases::fix_pairs(&self.lx, &self.ix, &mut toks, &mut locked, &mut corrections);
+        let indexes = (&self.ix, &self.sd);
+        unglue::split_glued_heads(&self.lx, indexes, &mut toks, &mut locked, &mut corrections);
 
         // Score every window, then take the best non-overlapping ones.
         let mut cands = Vec::new();

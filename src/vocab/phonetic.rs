@@ -74,12 +74,7 @@ impl PhoneticIndex {
     }
 
     pub fn insert(&mut self, key: &str, id: u32) {
-        let mut codes = self.codes(key);
-        for c in self.greek_ch_codes(key) {
-            if !codes.contains(&c) {
-                codes.push(c);
-            }
-        }
+        let codes = self.heard_codes(key);
         let slot = id as usize;
         if self.term_codes.len() <= slot {
             self.term_codes.resize(slot + 1, Vec::new());
@@ -96,18 +91,38 @@ impl PhoneticIndex {
         }
     }
 
-    /// Codes of a term spelt with an initial "ch" before a vowel read as "k".
-    /// Double Metaphone reads such a "ch" as in "chair", but in medical Greek it is
-    /// a "k" (cholecystitis, chondroplasty, chemotherapy), which is how the
-    /// recogniser writes it ("colithiasis"). Only terms get the extra code: a query
-    /// word spelt with "ch" still matches their usual code.
-    fn greek_ch_codes(&self, key: &str) -> Vec<String> {
-        match key.strip_prefix("ch") {
-            Some(rest) if rest.starts_with(['a', 'e', 'i', 'o', 'u', 'y']) => {
-                self.codes(&format!("k{rest}"))
+    /// Codes of a term as it is heard as well as spelt: Double Metaphone reads some
+    /// medical spellings otherwise than clinicians say them, and the recogniser
+    /// writes what it hears. Only terms get the extra codes: a query word spelt
+    /// the usual way still matches their usual code.
+    pub fn heard_codes(&self, key: &str) -> Vec<String> {
+        let mut codes = self.codes(key);
+        for c in self
+            .heard_spelling(key)
+            .map(|k| self.codes(&k))
+            .unwrap_or_default()
+        {
+            if !codes.contains(&c) {
+                codes.push(c);
             }
-            _ => Vec::new(),
         }
+        codes
+    }
+
+    /// A term respelt as heard, where that differs:
+    /// - an initial "ch" before a vowel is a "k" in medical Greek (cholecystitis,
+    ///   chondroplasty, chemotherapy: "colithiasis"), not the "ch" of "chair";
+    /// - "cc" before e, i or y is "ks" (succinate: "sixenate"), which Double
+    ///   Metaphone codes as the "ch" of "cappuccino".
+    fn heard_spelling(&self, key: &str) -> Option<String> {
+        let mut k = match key.strip_prefix("ch") {
+            Some(rest) if rest.starts_with(['a', 'e', 'i', 'o', 'u', 'y']) => format!("k{rest}"),
+            _ => key.to_string(),
+        };
+        for soft in ["cce", "cci", "ccy"] {
+            k = k.replace(soft, &format!("ks{}", &soft[2..]));
+        }
+        (k != key).then_some(k)
     }
 
     /// Term ids whose code is within about two edits of one of `codes`.
@@ -199,7 +214,17 @@ mod tests {
         assert!(out.contains(&3));
         // The usual reading still matches a correct spelling.
         assert_eq!(ix.code_distance(&ix.codes("cholelithiasis"), 3), 0);
-        assert!(ix.greek_ch_codes("chlorthalidone").is_empty());
+        assert_eq!(ix.heard_spelling("chlorthalidone"), None);
+    }
+
+    #[test]
+    fn soft_double_c_sounds_like_ks() {
+        let ix = PhoneticIndex::new();
+        assert_eq!(ix.heard_spelling("succinate").as_deref(), Some("suksinate"));
+        assert!(ix
+            .heard_codes("succinate")
+            .contains(&ix.codes("sixenate")[0]));
+        assert_eq!(ix.heard_spelling("occlusion"), None);
     }
 
     #[test]

@@ -94,7 +94,7 @@ fn sound_match(ix: &PhoneticIndex, wk: &str, wc: &[String], target: &str) -> Opt
     if ls < 0.5 {
         return None;
     }
-    let tc = ix.codes(&tk);
+    let tc = ix.heard_codes(&tk);
     // Listeners and recognisers rarely get the onset wrong ("kava" and "cava" share it).
     let onset = |c: &[String]| c.first().and_then(|c| c.chars().next());
     if wk.chars().next() != tk.chars().next() && onset(wc) != onset(&tc) {
@@ -189,6 +189,30 @@ pub(crate) fn split_joined_pairs(
     }
 }
 
+/// A word the recogniser wrote with a digit for a sound ("6enate" for succinate)
+/// with the digit read as its word ("sixenate"); other words ("5mg", "31-year-old")
+/// as they are.
+fn spoken_digits(w: &str) -> String {
+    const DIGITS: [&str; 10] = [
+        "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine",
+    ];
+    let letters = w.chars().filter(char::is_ascii_alphabetic).count();
+    let digits = w.chars().filter(char::is_ascii_digit).count();
+    if letters < 3 || digits != 1 || w.contains('-') {
+        return w.to_string();
+    }
+    w.chars()
+        .map(|c| match c.to_digit(10) {
+            Some(d) => DIGITS[d as usize].to_string(),
+            None => c.to_string(),
+        })
+        .collect()
+}
+
+/// Below this probability a word beside two words of a known three-word term is
+/// open to change ("bucket handle tier": tear).
+const HALF_SURE: f32 = 0.7;
+
 /// Letter similarity a doubted word needs to a two-word term it sounds exactly like.
 const SOUND_JOIN_LETTERS: f64 = 0.7;
 
@@ -222,7 +246,10 @@ pub(crate) fn fix_pairs(
         }
         let (_, _, trail) = split_punct(&toks[i].text);
         let (lead, _, _) = split_punct(&toks[i + 1].text);
-        let (a, b) = (core(&toks[i]), core(&toks[i + 1]));
+        let (a, b) = (
+            spoken_digits(&core(&toks[i])),
+            spoken_digits(&core(&toks[i + 1])),
+        );
         if !trail.is_empty() || !lead.is_empty() || !plain(&a) || !plain(&b) {
             continue;
         }
@@ -232,22 +259,29 @@ pub(crate) fn fix_pairs(
         let doubted = |k: usize| toks[k].prob.is_some_and(|p| p < DOUBTED);
         // Sure of a word: the recogniser was, or the word makes a known pair with
         // its neighbour on the other side ("bucket handle" before "tier").
-        let sure = |k: usize, other: usize| {
+        let paired_beyond = |k: usize, other: usize| {
             let beyond = if other > k {
                 k.checked_sub(1)
             } else {
                 Some(k + 1)
             };
-            toks[k].prob.is_some_and(|p| p >= DOUBTED)
-                || beyond.filter(|&j| j < toks.len()).is_some_and(|j| {
-                    let (x, y) = (core(&toks[j.min(k)]), core(&toks[j.max(k)]));
-                    lx.phrase_pairs.contains(&format!("{x} {y}"))
-                })
+            beyond.filter(|&j| j < toks.len()).is_some_and(|j| {
+                let (x, y) = (core(&toks[j.min(k)]), core(&toks[j.max(k)]));
+                lx.phrase_pairs.contains(&format!("{x} {y}"))
+            })
+        };
+        let sure = |k: usize, other: usize| {
+            toks[k].prob.is_some_and(|p| p >= DOUBTED) || paired_beyond(k, other)
+        };
+        // Two words of a three-word term heard right make the third a likely
+        // mishearing even when the recogniser was only half sure of it.
+        let doubted_beside = |k: usize, anchor: usize| {
+            doubted(k) || (paired_beyond(anchor, k) && toks[k].prob.is_some_and(|p| p < HALF_SURE))
         };
         // The word to keep: distinctive, or any word of a known pair when the
         // recogniser was sure of it and doubted its neighbour.
-        let anchors_first = distinctive(&b) || (sure(i + 1, i) && doubted(i));
-        let anchors_second = distinctive(&a) || (sure(i, i + 1) && doubted(i + 1));
+        let anchors_first = distinctive(&b) || (sure(i + 1, i) && doubted_beside(i, i + 1));
+        let anchors_second = distinctive(&a) || (sure(i, i + 1) && doubted_beside(i + 1, i));
         if !(anchors_first || anchors_second) || lx.phrase_pairs.contains(&format!("{a} {b}")) {
             continue;
         }
@@ -334,6 +368,11 @@ mod tests {
         assert!(m("coles", "colles").is_some());
         assert!(m("raised", "raise").is_none());
         assert!(vowel_swap("reflex", "reflux"));
+        // A digit written for a sound is read as its word.
+        assert_eq!(spoken_digits("6enate"), "sixenate");
+        assert!(m("sixenate", "succinate").is_some());
+        assert_eq!(spoken_digits("5mg"), "5mg");
+        assert_eq!(spoken_digits("31-year-old"), "31-year-old");
         assert!(!vowel_swap("ileus", "ileum"));
         assert!(!vowel_swap("fibrosa", "fibrose"));
     }
