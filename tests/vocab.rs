@@ -997,3 +997,24 @@ fn a_doubted_neighbour_that_makes_the_sound_exact_joins_the_term() {
         .text
         .starts_with("Her new "));
 }
+
+#[test]
+fn a_doubted_and_inside_a_known_pair_is_dropped() {
+    let c = vocab().correct_words(&recognised(&[
+        ("Low", 0.9),
+        ("transverse", 0.9),
+        ("cesarean", 0.26),
+        ("and", 0.48),
+        ("delivery.", 0.49),
+    ]));
+    assert_eq!(c.text, "Low transverse cesarean delivery.");
+    assert_eq!(c.corrections[0].from, "cesarean and delivery.");
+    // Said with confidence, or between words that are no pair, "and" stays.
+    for s in [
+        "Low transverse cesarean and delivery.",
+        "Small pleural and pericardial effusions.",
+    ] {
+        let probs = if s.starts_with("Low") { 0.9 } else { 0.3 };
+        assert_eq!(vocab().correct_words(&unsure(s, probs)).text, s);
+    }
+}

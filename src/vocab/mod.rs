@@ -318,6 +318,7 @@ impl Vocabulary {
         units::fix(&mut toks, &mut locked, &mut corrections);
         let joins = (&self.pair_ix, self.pair_joins.as_slice());
         phrases::split_joined_pairs(&self.lx, joins, &mut toks, &mut locked, &mut corrections);
+        phrases::drop_stray_and(&self.lx, &mut toks, &mut locked, &mut corrections);
         phrases::fix_pairs(&self.lx, &self.ix, &mut toks, &mut locked, &mut corrections);
         let indexes = (&self.ix, &self.sd);
         unglue::split_glued_heads(&self.lx, indexes, &mut toks, &mut locked, &mut corrections);

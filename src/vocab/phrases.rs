@@ -213,6 +213,56 @@ fn spoken_digits(w: &str) -> String {
 /// open to change ("bucket handle tier": tear).
 const HALF_SURE: f32 = 0.7;
 
+/// Drops an "and" the recogniser doubted between the two words of a known pair
+/// ("cesarean and delivery"): a pair's words are not coordinated, and a short
+/// doubted word there is a mishearing of a pause or a breath.
+pub(crate) fn drop_stray_and(
+    lx: &Lexicon,
+    toks: &mut Vec<Tok>,
+    locked: &mut Vec<bool>,
+    corrections: &mut Vec<Correction>,
+) {
+    let core = |t: &Tok| split_punct(&t.text).1.to_lowercase();
+    let mut i = 1;
+    while i + 1 < toks.len() {
+        let bare = |k: usize| {
+            let (lead, _, trail) = split_punct(&toks[k].text);
+            lead.is_empty() && trail.is_empty()
+        };
+        let stray = core(&toks[i]) == "and"
+            && toks[i].prob.is_some_and(|p| p < DOUBTED)
+            && !locked[i - 1..=i + 1].iter().any(|l| *l)
+            && bare(i)
+            && bare(i - 1)
+            && split_punct(&toks[i + 1].text).0.is_empty()
+            && lx
+                .phrase_pairs
+                .contains(&format!("{} {}", core(&toks[i - 1]), core(&toks[i + 1])));
+        if !stray {
+            i += 1;
+            continue;
+        }
+        let to = format!("{} {}", toks[i - 1].text, split_punct(&toks[i + 1].text).1);
+        let merged = merge(toks, i - 1, 3, &to);
+        let from = toks[i - 1..=i + 1]
+            .iter()
+            .map(|t| t.text.as_str())
+            .collect::<Vec<_>>()
+            .join(" ");
+        let to = split_punct(&merged.text).1.to_string();
+        corrections.push(Correction::of_merged(
+            &merged,
+            from,
+            to,
+            0.85,
+            true,
+            "stray \"and\" inside a known two-word term",
+        ));
+        toks.splice(i - 1..=i + 1, [merged]);
+        locked.splice(i - 1..=i + 1, [true]);
+    }
+}
+
 /// Letter similarity a doubted word needs to a two-word term it sounds exactly like.
 const SOUND_JOIN_LETTERS: f64 = 0.7;
 
