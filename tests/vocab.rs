@@ -1018,3 +1018,14 @@ fn a_doubted_and_inside_a_known_pair_is_dropped() {
         assert_eq!(vocab().correct_words(&unsure(s, probs)).text, s);
     }
 }
+
+#[test]
+fn a_term_heard_in_the_plural_is_matched_as_a_plural() {
+    let c = vocab().correct_words(&recognised(&[
+        ("New", 0.99),
+        ("visual", 0.98),
+        ("scottomata.", 0.3),
+    ]));
+    assert_eq!(c.text, "New visual scotomata.");
+    assert!(c.corrections[0].applied);
+}

@@ -2,12 +2,12 @@
 //! guards against changing real English, scoring with context and recogniser
 //! confidence, and non-overlapping selection.
 
-use super::guards;
 use super::lexicon::{key_of, normalise_phrase, Lexicon, Tier};
 use super::phonetic::{self, PhoneticIndex};
 use super::symdelete::{DeleteIndex, MAX_EDITS};
 use super::token::{split_punct, Tok};
 use super::Correction;
+use super::{guards, inflect};
 
 /// Longest window of recognised words merged into one term.
 pub(crate) const MAX_WINDOW: usize = 4;
@@ -658,6 +658,11 @@ pub(crate) fn eval_window(
             // Optimal string alignment: Damerau-Levenshtein for words (adjacent swaps
             // count once) without the hash map the unrestricted form needs.
             let spelling = phonetic::letters_for(&joined, &t.key);
+            // A word heard in the plural is compared with the plural ("scottomata").
+            let spelling = match inflect::closer_plural(&joined, &spelling) {
+                Some(p) if len == 1 && !t.is_drug => p.into(),
+                _ => spelling,
+            };
             let edits = strsim::osa_distance(&joined, &spelling);
             if cd > 2 && edits > MAX_EDITS {
                 continue;

@@ -21,6 +21,24 @@ fn plurals(t: &str) -> Vec<(String, &'static str)> {
     v
 }
 
+/// The plural of the singular `key` that `word` ends like and is closer to, if any.
+pub(crate) fn closer_plural(word: &str, key: &str) -> Option<String> {
+    // Cheap test first: this runs for every candidate of a word.
+    let may = (word.ends_with("ata") && key.ends_with("oma"))
+        || (word.ends_with('i') && key.ends_with("us"))
+        || (word.ends_with('a') && key.ends_with("um"))
+        || (word.ends_with('s') && !key.ends_with('s'));
+    if !may {
+        return None;
+    }
+    let singular = damerau_levenshtein(word, key);
+    plurals(key)
+        .into_iter()
+        .filter(|(p, end)| word.ends_with(end) && damerau_levenshtein(word, p) < singular)
+        .min_by_key(|(p, _)| damerau_levenshtein(word, p))
+        .map(|(p, _)| p)
+}
+
 /// The plural of `display` when `word` (lowercase letters) is closer to it than to
 /// the singular `key` and ends like it.
 pub(crate) fn keep_plural(word: &str, key: &str, display: &str) -> Option<String> {
@@ -28,11 +46,7 @@ pub(crate) fn keep_plural(word: &str, key: &str, display: &str) -> Option<String
     if !display.is_ascii() || display.len() != key.len() {
         return None;
     }
-    let singular = damerau_levenshtein(word, key);
-    let (p, _) = plurals(key)
-        .into_iter()
-        .filter(|(p, end)| word.ends_with(end) && damerau_levenshtein(word, p) < singular)
-        .min_by_key(|(p, _)| damerau_levenshtein(word, p))?;
+    let p = closer_plural(word, key)?;
     let common = p
         .bytes()
         .zip(key.bytes())
@@ -64,5 +78,19 @@ mod tests {
         );
         assert_eq!(keep_plural("scottoma", "scotoma", "scotoma"), None);
         assert_eq!(keep_plural("quadricep", "quadriceps", "quadriceps"), None);
+    }
+
+    #[test]
+    fn a_plural_word_is_compared_with_the_plural() {
+        assert_eq!(
+            closer_plural("scottomata", "scotoma").as_deref(),
+            Some("scotomata")
+        );
+        assert_eq!(closer_plural("scottoma", "scotoma"), None);
+        assert_eq!(
+            closer_plural("fibromas", "fibroma").as_deref(),
+            Some("fibromas")
+        );
+        assert_eq!(closer_plural("bronchitis", "bronchitis"), None);
     }
 }

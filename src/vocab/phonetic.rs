@@ -115,6 +115,9 @@ impl PhoneticIndex {
     /// - "cc" before e, i or y is "ks" (succinate: "sixenate"), which Double
     ///   Metaphone codes as the "ch" of "cappuccino".
     fn heard_spelling(&self, key: &str) -> Option<String> {
+        if !key.starts_with("ch") && !key.contains("cc") {
+            return None;
+        }
         let mut k = match key.strip_prefix("ch") {
             Some(rest) if rest.starts_with(['a', 'e', 'i', 'o', 'u', 'y']) => format!("k{rest}"),
             _ => key.to_string(),

@@ -48,6 +48,17 @@ pub(crate) fn split_glued_heads(
         {
             continue;
         }
+        // Heads first: most words start with no everyday word, and scoring is dear.
+        let heads: Vec<usize> = (MIN_HEAD..=MAX_HEAD.min(n - MIN_TAIL))
+            .filter(|&i| {
+                let head = &lower[..i];
+                lx.english.get(head).is_some_and(|c| *c >= HEAD_COUNT)
+                    && !SPLIT_PREFIXES.contains(&head)
+            })
+            .collect();
+        if heads.is_empty() {
+            continue;
+        }
         // The whole word as the pass would score it.
         let lo = k.saturating_sub(CONTEXT);
         let hi = (k + 1 + CONTEXT).min(toks.len());
@@ -66,12 +77,7 @@ pub(crate) fn split_glued_heads(
         }
         // (head length, term, score) of the best split.
         let mut found: Option<(usize, u32, f32)> = None;
-        for i in MIN_HEAD..=MAX_HEAD.min(n - MIN_TAIL) {
-            let head = &lower[..i];
-            let common = lx.english.get(head).is_some_and(|c| *c >= HEAD_COUNT);
-            if !common || SPLIT_PREFIXES.contains(&head) {
-                continue;
-            }
+        for i in heads {
             // A consonant the two words share is written once ("add" + "dextrose").
             let shared = !b"aeiou".contains(&lower.as_bytes()[i - 1]);
             for tail_at in [i, i - 1].into_iter().take(1 + usize::from(shared)) {
