@@ -659,10 +659,10 @@ pub(crate) fn eval_window(
             // count once) without the hash map the unrestricted form needs.
             let spelling = phonetic::letters_for(&joined, &t.key);
             // A word heard in the plural is compared with the plural ("scottomata").
-            let spelling = match inflect::closer_plural(&joined, &spelling) {
-                Some(p) if len == 1 && !t.is_drug => p.into(),
-                _ => spelling,
-            };
+            let plural = (len == 1 && !t.is_drug)
+                .then(|| inflect::closer_plural(&joined, &spelling))
+                .flatten();
+            let spelling = plural.map_or(spelling, Into::into);
             let edits = strsim::osa_distance(&joined, &spelling);
             if cd > 2 && edits > MAX_EDITS {
                 continue;

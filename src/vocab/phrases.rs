@@ -192,14 +192,14 @@ pub(crate) fn split_joined_pairs(
 /// A word the recogniser wrote with a digit for a sound ("6enate" for succinate)
 /// with the digit read as its word ("sixenate"); other words ("5mg", "31-year-old")
 /// as they are.
-fn spoken_digits(w: &str) -> String {
+fn spoken_digits(w: String) -> String {
     const DIGITS: [&str; 10] = [
         "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine",
     ];
     let letters = w.chars().filter(char::is_ascii_alphabetic).count();
     let digits = w.chars().filter(char::is_ascii_digit).count();
     if letters < 3 || digits != 1 || w.contains('-') {
-        return w.to_string();
+        return w;
     }
     w.chars()
         .map(|c| match c.to_digit(10) {
@@ -297,8 +297,8 @@ pub(crate) fn fix_pairs(
         let (_, _, trail) = split_punct(&toks[i].text);
         let (lead, _, _) = split_punct(&toks[i + 1].text);
         let (a, b) = (
-            spoken_digits(&core(&toks[i])),
-            spoken_digits(&core(&toks[i + 1])),
+            spoken_digits(core(&toks[i])),
+            spoken_digits(core(&toks[i + 1])),
         );
         if !trail.is_empty() || !lead.is_empty() || !plain(&a) || !plain(&b) {
             continue;
@@ -419,10 +419,10 @@ mod tests {
         assert!(m("raised", "raise").is_none());
         assert!(vowel_swap("reflex", "reflux"));
         // A digit written for a sound is read as its word.
-        assert_eq!(spoken_digits("6enate"), "sixenate");
+        assert_eq!(spoken_digits("6enate".into()), "sixenate");
         assert!(m("sixenate", "succinate").is_some());
-        assert_eq!(spoken_digits("5mg"), "5mg");
-        assert_eq!(spoken_digits("31-year-old"), "31-year-old");
+        assert_eq!(spoken_digits("5mg".into()), "5mg");
+        assert_eq!(spoken_digits("31-year-old".into()), "31-year-old");
         assert!(!vowel_swap("ileus", "ileum"));
         assert!(!vowel_swap("fibrosa", "fibrose"));
     }

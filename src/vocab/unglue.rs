@@ -93,7 +93,7 @@ pub(crate) fn split_glued_heads(
                     ..toks[k].clone()
                 });
                 local.push(Tok {
-                    text: format!("{}{trail}", &lower[tail_at..]),
+                    text: format!("{tail}{trail}"),
                     ..toks[k].clone()
                 });
                 local.extend(toks[k + 1..hi].iter().cloned());
