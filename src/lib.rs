@@ -14,6 +14,7 @@
 
 pub mod audio;
 pub mod cli;
+pub mod confirm;
 pub mod error;
 pub mod eval;
 pub mod export;

@@ -13,8 +13,8 @@ use crate::audio::{self, AudioInfo, DecodeOptions};
 use crate::error::IoContext;
 use crate::stt::{self, Chunk, Recognizer, SttOptions, MAX_CHUNK_S};
 use crate::transcript::{join_words, ModelRef, Params, Segment, Source, Transcript, SCHEMA};
-use crate::vocab::Vocabulary;
-use crate::Result;
+use crate::vocab::{Corrected, Vocabulary};
+use crate::{confirm, Result};
 
 /// What a pipeline needs once, shared by every file it transcribes.
 pub struct Pipeline {
@@ -38,6 +38,9 @@ pub struct RunOptions {
     /// leading the prompt (about twice the time; needs the vocabulary and no
     /// explicit prompt). On the dev corpus it raised term recall and lowered WER.
     pub second_pass: bool,
+    /// Skip asking the recogniser whether the vocabulary pass's doubtful changes
+    /// fit the audio ([`crate::confirm`]); the check costs about a second per change.
+    pub no_audio_check: bool,
 }
 
 /// A dictation decoded, with its speech found: ready to recognise.
@@ -90,6 +93,7 @@ impl Pipeline {
             vocab: self.vocab.is_some(),
             decoding: opts.stt.decoding(),
             second_pass: self.second_pass(opts),
+            audio_check: self.vocab.is_some() && !opts.no_audio_check,
         }
     }
 
@@ -192,16 +196,39 @@ impl Pipeline {
                 },
             )
         };
+        let correct = |vocab: &Vocabulary, segments: &[Segment]| -> Result<Corrected> {
+            let words = words_of(segments);
+            let corrected = vocab.correct_words(&words);
+            if opts.no_audio_check {
+                return Ok(corrected);
+            }
+            let heard = confirm::heard_changes(
+                &self.recognizer,
+                &samples,
+                segments,
+                &corrected,
+                &opts.stt.language,
+                opts.stt.threads,
+            )?;
+            Ok(if heard.is_empty() {
+                corrected
+            } else {
+                vocab.correct_words_heard(&words, &heard)
+            })
+        };
         let mut segments = recognize(self.prompt(opts, &[]), 0.0, progress)?;
-        let mut corrected = self.vocab.as_ref().map(|vocab| {
-            progress(Stage::Correcting);
-            vocab.correct_words(&words_of(&segments))
-        });
+        let mut corrected = match &self.vocab {
+            Some(vocab) => {
+                progress(Stage::Correcting);
+                Some(correct(vocab, &segments)?)
+            }
+            None => None,
+        };
         if let (Some(vocab), Some(first), true) = (&self.vocab, &corrected, twice) {
             let prompt = self.prompt(opts, &vocab.found_terms(first));
             segments = recognize(prompt, total_s, progress)?;
             progress(Stage::Correcting);
-            corrected = Some(vocab.correct_words(&words_of(&segments)));
+            corrected = Some(correct(vocab, &segments)?);
         }
         drop(samples);
 

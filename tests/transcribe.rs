@@ -392,6 +392,7 @@ fn a_second_pass_with_the_terms_found_makes_no_more_errors() {
     let once = transcribe_d10(&[]);
     let twice = transcribe_d10(&["--second-pass"]);
     assert!(!once.params.second_pass && twice.params.second_pass);
+    assert!(once.params.audio_check && twice.params.audio_check);
     let (s1, s2) = (
         score(&reference, &once.text, &terms),
         score(&reference, &twice.text, &terms),
@@ -409,4 +410,50 @@ fn a_second_pass_with_the_terms_found_makes_no_more_errors() {
     let input = repo().join("samples/d10.wav");
     let res = transcribe_tiny(&["--second-pass", "--prompt", "x", input.to_str().unwrap()]);
     assert_eq!(res.status.code(), Some(2));
+}
+
+/// Whisper rescoring wordings against real audio (what confirms the vocabulary
+/// pass's doubtful changes): the words it recognised beat a misspelling of one
+/// of them, and an unrelated word falls far behind.
+#[test]
+fn the_audio_prefers_what_was_said() {
+    use medscribe::audio::{decode_file, DecodeOptions};
+    use medscribe::stt::rescore::Alternatives;
+    use medscribe::stt::{Recognizer, SttOptions};
+
+    let model = medscribe::models::ensure_model(&repo().join("models"), "tiny.en", &mut |_| {})
+        .expect("tiny.en model");
+    let recognizer = Recognizer::load(&model).unwrap();
+    let audio = decode_file(&repo().join("samples/d10.wav"), &DecodeOptions::default()).unwrap();
+    let head = &audio.samples[..audio.samples.len().min(25 * 16_000)];
+    let segments = recognizer
+        .recognize(head, 0.0, &SttOptions::default())
+        .unwrap();
+    // A long word with words before and after it in its segment.
+    let (seg, k) = segments
+        .iter()
+        .find_map(|seg| {
+            let w = &seg.words;
+            (1..w.len().saturating_sub(3))
+                .find(|&k| w[k].text.len() >= 6 && w[k].text.chars().all(char::is_alphabetic))
+                .map(|k| (seg, k))
+        })
+        .expect("a long word within a segment");
+    let texts: Vec<&str> = seg.words.iter().map(|w| w.text.as_str()).collect();
+    let word = texts[k];
+    // Two letters swapped in the middle: a near miss.
+    let mut letters: Vec<char> = word.chars().collect();
+    letters.swap(2, 3);
+    let near: String = letters.into_iter().collect();
+    let span = Alternatives {
+        window_start_s: seg.start,
+        before: texts[..k].join(" "),
+        options: vec![word.to_string(), near.clone(), "zebra".into()],
+        after: texts[k + 1..k + 4].join(" "),
+    };
+    let s = &recognizer
+        .score_alternatives(&audio.samples, &[span], "en", 1)
+        .unwrap()[0];
+    assert!(s[0] > s[1], "{word} {:.2}, {near} {:.2}", s[0], s[1]);
+    assert!(s[0] > s[2] + 5.0, "{word} {:.2}, zebra {:.2}", s[0], s[2]);
 }

@@ -1029,3 +1029,65 @@ fn a_term_heard_in_the_plural_is_matched_as_a_plural() {
     assert_eq!(c.text, "New visual scotomata.");
     assert!(c.corrections[0].applied);
 }
+
+/// A suggestion the audio confirmed (`medscribe::confirm`) is applied and says
+/// why; one that would reverse the meaning stays a suggestion, and a
+/// confirmation of another span or term changes nothing.
+#[test]
+fn changes_the_audio_confirmed_are_applied() {
+    use medscribe::vocab::Heard;
+    let words = recognised(&[
+        ("History", 0.9),
+        ("of", 0.9),
+        ("hypolipidemia.", 0.5),
+        ("Thyroid", 0.9),
+        ("pericides", 0.3),
+        ("antibodies", 0.9),
+        ("were", 0.9),
+        ("high.", 0.9),
+    ]);
+    let first = vocab().correct_words(&words);
+    let sugg = |c: &Corrected, from: &str| {
+        c.corrections
+            .iter()
+            .find(|x| x.from.starts_with(from))
+            .cloned()
+            .unwrap_or_else(|| panic!("no change of {from}: {:?}", c.corrections))
+    };
+    let (p, h) = (sugg(&first, "pericides"), sugg(&first, "hypolipidemia"));
+    assert!(!p.applied && !h.applied, "{:?}", first.corrections);
+    let heard = |c: &medscribe::vocab::Correction| Heard {
+        word_start: c.word_start,
+        word_end: c.word_end,
+        to: c.to.clone(),
+    };
+
+    let again = vocab().correct_words_heard(&words, &[heard(&p), heard(&h)]);
+    let p2 = sugg(&again, "pericides");
+    assert!(
+        p2.applied && p2.reason.ends_with("the audio agrees"),
+        "{p2:?}"
+    );
+    assert!(
+        again.text.contains("Thyroid peroxidase antibodies"),
+        "{}",
+        again.text
+    );
+    assert!(
+        !sugg(&again, "hypolipidemia").applied,
+        "hypo- for hyper- is the reviewer's call"
+    );
+
+    let elsewhere = Heard {
+        word_start: p.word_start + 1,
+        ..heard(&p)
+    };
+    let other_term = Heard {
+        to: "peroxide".into(),
+        ..heard(&p)
+    };
+    assert_eq!(
+        vocab().correct_words_heard(&words, &[elsewhere, other_term]),
+        first
+    );
+}

@@ -10,7 +10,7 @@ use std::time::Instant;
 use crate::error::IoContext;
 use crate::eval::{score, Score};
 use crate::pipeline::{Pipeline, RunOptions};
-use crate::stt::SttOptions;
+use crate::stt::{Recognizer, SttOptions};
 use crate::transcript::Transcript;
 use crate::vocab::Vocabulary;
 use crate::{fsutil, models, Error, Result};
@@ -41,6 +41,10 @@ pub struct EvalArgs {
     /// found leading the prompt: about twice the time, more terms right
     #[arg(long, conflicts_with_all = ["prompt", "no_vocab"])]
     pub second_pass: bool,
+    /// Do not check the vocabulary pass's doubtful changes against the audio
+    /// (about a second per change; applies those the recogniser finds as likely).
+    #[arg(long, conflicts_with = "no_vocab")]
+    pub no_audio_check: bool,
     /// Transcribe silence too.
     #[arg(long)]
     pub no_vad: bool,
@@ -88,10 +92,6 @@ pub fn run(args: EvalArgs) -> Result<ExitCode> {
     if let Some(dir) = &args.hypotheses {
         return score_hypotheses(&entries, dir);
     }
-    if let Some(dir) = &args.vocab_only_from {
-        let vocab = Vocabulary::base()?.with_custom(&args.vocab)?;
-        return vocab_only(&entries, dir, &vocab, args.details);
-    }
     let models_dir = args
         .models_dir
         .clone()
@@ -103,6 +103,17 @@ pub fn run(args: EvalArgs) -> Result<ExitCode> {
         }
     };
     let model_path = models::ensure_model(&models_dir, &args.model, &mut note)?;
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let threads = args.threads.unwrap_or(cores);
+    if let Some(dir) = &args.vocab_only_from {
+        let vocab = Vocabulary::base()?.with_custom(&args.vocab)?;
+        let recognizer = match args.no_audio_check {
+            true => None,
+            false => Some(Recognizer::load(&model_path)?),
+        };
+        let check = recognizer.as_ref().map(|r| (r, base, threads));
+        return vocab_only(&entries, dir, &vocab, check, args.details);
+    }
     let vad = if args.no_vad {
         None
     } else {
@@ -114,14 +125,14 @@ pub fn run(args: EvalArgs) -> Result<ExitCode> {
         Some(Arc::new(Vocabulary::base()?.with_custom(&args.vocab)?))
     };
     let pipeline = Pipeline::load(&model_path, &args.model, vad, vocab)?;
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let opts = RunOptions {
         stt: SttOptions {
-            threads: args.threads.unwrap_or(cores),
+            threads,
             prompt: args.prompt.clone(),
             ..SttOptions::default()
         },
         second_pass: args.second_pass,
+        no_audio_check: args.no_audio_check,
         ..RunOptions::default()
     };
 
@@ -211,11 +222,13 @@ fn vocab_only(
     entries: &[Entry],
     dir: &Path,
     vocab: &Vocabulary,
+    audio_check: Option<(&Recognizer, &Path, usize)>,
     details: bool,
 ) -> Result<ExitCode> {
     let mut total = Score::default();
     let mut raw_total = Score::default();
     let (mut applied, mut suggested, mut words, mut missing) = (0usize, 0usize, 0usize, 0usize);
+    let mut confirmed = 0usize;
     let started = Instant::now();
     for e in entries {
         let path = dir.join(format!("{}.json", e.id));
@@ -232,7 +245,22 @@ fn vocab_only(
             )));
         }
         let raw_words: Vec<_> = t.words().cloned().collect();
-        let c = vocab.correct_words(&raw_words);
+        let mut c = vocab.correct_words(&raw_words);
+        if let Some((recognizer, base, threads)) = audio_check {
+            let audio = crate::audio::decode_file(&base.join(&e.audio), &Default::default())?;
+            let heard = crate::confirm::heard_changes(
+                recognizer,
+                &audio.samples,
+                &t.segments,
+                &c,
+                &t.params.language,
+                threads,
+            )?;
+            if !heard.is_empty() {
+                confirmed += heard.len();
+                c = vocab.correct_words_heard(&raw_words, &heard);
+            }
+        }
         words += raw_words.len();
         applied += c.corrections.iter().filter(|c| c.applied).count();
         suggested += c.corrections.iter().filter(|c| !c.applied).count();
@@ -245,8 +273,12 @@ fn vocab_only(
         total.add(s);
         raw_total.add(raw);
     }
+    let checked = match audio_check {
+        Some(_) => format!(" ({confirmed} confirmed by the audio)"),
+        None => String::new(),
+    };
     eprintln!(
-        "medscribe: vocabulary pass over {words} words in {:.2} s: {applied} applied, {suggested} suggested",
+        "medscribe: vocabulary pass over {words} words in {:.2} s: {applied} applied{checked}, {suggested} suggested",
         started.elapsed().as_secs_f64()
     );
     Ok(totals(Some(&raw_total), &total, entries.len(), missing))

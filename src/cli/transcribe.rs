@@ -86,6 +86,10 @@ pub struct TranscribeArgs {
     /// found leading the prompt: about twice the time, more terms right
     #[arg(long, conflicts_with_all = ["prompt", "no_vocab"])]
     pub second_pass: bool,
+    /// Do not check the vocabulary pass's doubtful changes against the audio
+    /// (about a second per change; applies those the recogniser finds as likely).
+    #[arg(long, conflicts_with = "no_vocab")]
+    pub no_audio_check: bool,
     /// Custom vocabulary files, layered in order over the built-in lists.
     #[arg(long = "vocab", value_name = "FILE")]
     pub vocab_files: Vec<PathBuf>,
@@ -192,6 +196,7 @@ pub fn run(args: TranscribeArgs) -> Result<ExitCode> {
         },
         expected_terms: crate::vocab::split_terms(args.terms.as_deref().unwrap_or("")),
         second_pass: args.second_pass,
+        no_audio_check: args.no_audio_check,
     };
 
     // Durations first, for an honest batch ETA.

@@ -20,6 +20,7 @@ use crate::audio::TARGET_RATE;
 use crate::transcript::{join_words, Segment, Word};
 use crate::{Error, Result};
 
+pub mod rescore;
 pub mod vad;
 
 /// Whisper's window: 30 s. Chunks stay a little below it so that Whisper sees

@@ -71,6 +71,10 @@ pub struct Params {
     /// first pass found leading the prompt.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub second_pass: bool,
+    /// Whether the vocabulary pass's doubtful changes were checked against the
+    /// audio (and applied where it agreed).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub audio_check: bool,
 }
 
 /// A stretch of speech with its words.

@@ -153,6 +153,7 @@ mod tests {
                 vocab: true,
                 decoding: "greedy".into(),
                 second_pass: false,
+                audio_check: false,
             },
             text: "Chest pain.\n\nNo fever.".into(),
             raw_text: "Chest pain period new paragraph no fever period".into(),

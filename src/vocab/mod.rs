@@ -141,7 +141,22 @@ pub struct Corrected {
     pub words: Vec<Word>,
     /// Applied changes and suggestions, in text order; indices refer to the input words.
     pub corrections: Vec<Correction>,
+    /// Changes too weak even to suggest (not applied, not shown), which the
+    /// audio may still confirm: see [`Vocabulary::correct_words_heard`].
+    pub unsure: Vec<Correction>,
 }
+
+/// A change the audio confirmed: the recogniser, made to write `to` in place of
+/// the draft words `word_start..word_end`, found it about as likely as the draft.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Heard {
+    pub word_start: usize,
+    pub word_end: usize,
+    pub to: String,
+}
+
+/// Score of a change the audio confirmed: applied.
+const HEARD: f32 = 0.9;
 
 /// Base lexicon plus custom layers, with its phonetic index. Built once, shared
 /// between threads.
@@ -254,6 +269,13 @@ impl Vocabulary {
 
     /// Corrects recognised words, using their probabilities as evidence.
     pub fn correct_words(&self, words: &[Word]) -> Corrected {
+        self.correct_words_heard(words, &[])
+    }
+
+    /// [`Vocabulary::correct_words`] where the audio confirmed some of the
+    /// suggested or unsure changes of a first run: those are applied. A change
+    /// that would reverse the meaning ("hypo-" for "hyper-") stays a suggestion.
+    pub fn correct_words_heard(&self, words: &[Word], heard: &[Heard]) -> Corrected {
         let toks = words
             .iter()
             .enumerate()
@@ -270,8 +292,8 @@ impl Vocabulary {
             })
             .filter(|t| !t.text.is_empty())
             .collect();
-        let mut out = self.run(toks);
-        for c in &mut out.corrections {
+        let mut out = self.run(toks, heard);
+        for c in out.corrections.iter_mut().chain(&mut out.unsure) {
             if let (Some(first), Some(last)) =
                 (words.get(c.word_start), words.get(c.word_end.max(1) - 1))
             {
@@ -297,10 +319,50 @@ impl Vocabulary {
                 ..Default::default()
             })
             .collect();
-        self.run(toks)
+        self.run(toks, &[])
     }
 
-    fn run(&self, toks: Vec<Tok>) -> Corrected {
+    /// The draft words `toks[c.start..c.start + c.len]` stand for and the text
+    /// the candidate would put there.
+    fn change_of(&self, toks: &[Tok], c: &engine::Candidate) -> (String, String) {
+        let term = &self.lx.terms[c.term as usize];
+        let from = toks[c.start..c.start + c.len]
+            .iter()
+            .map(|t| t.text.as_str())
+            .collect::<Vec<_>>()
+            .join(" ");
+        // A misheard eponym keeps its possessive ("Hashimotto's" -> "Hashimoto's").
+        let lower = split_punct(&from).1.to_lowercase();
+        let possessive = engine::possessive_stem(&lower).filter(|_| c.len == 1);
+        let heard = lexicon::key_of(possessive.unwrap_or(&from));
+        let display = (!term.is_drug)
+            .then(|| inflect::keep_plural(&heard, &term.key, &term.display))
+            .flatten()
+            .unwrap_or_else(|| term.display.clone());
+        let display = match possessive {
+            Some(_) => format!("{display}'s"),
+            None => display,
+        };
+        (from, display)
+    }
+
+    /// Whether the audio confirmed candidate `c`.
+    fn is_heard(&self, toks: &[Tok], c: &engine::Candidate, heard: &[Heard]) -> bool {
+        if heard.is_empty() {
+            return false;
+        }
+        let span = (toks[c.start].src.0, toks[c.start + c.len - 1].src.1);
+        let (from, display) = self.change_of(toks, c);
+        let merged = engine::merge(toks, c.start, c.len, &display);
+        let to = split_punct(&merged.text).1;
+        let key = &self.lx.terms[c.term as usize].key;
+        !guards::opposite_prefix(&lexicon::key_of(split_punct(&from).1), key)
+            && heard
+                .iter()
+                .any(|h| (h.word_start, h.word_end) == span && h.to == to)
+    }
+
+    fn run(&self, toks: Vec<Tok>, heard: &[Heard]) -> Corrected {
         let mut corrections = Vec::new();
         let toks = commands::apply(toks, &mut corrections);
         // Only words made of known pieces are split ("Vena-Kava"): one with an unknown
@@ -397,6 +459,17 @@ impl Vocabulary {
         for (c, l) in cands.iter_mut().zip(lifts) {
             c.score = l;
         }
+        for c in cands.iter_mut() {
+            if self.is_heard(&toks, c, heard) {
+                c.score = c.score.max(HEARD);
+            }
+        }
+        // Weaker candidates are kept aside: the audio may confirm them.
+        let mut weak: Vec<engine::Candidate> = cands
+            .iter()
+            .filter(|c| c.score < engine::SUGGEST)
+            .cloned()
+            .collect();
         cands.retain(|c| c.score >= engine::SUGGEST);
         engine::prefer_closest_span(&mut cands);
         cands.sort_by(|a, b| {
@@ -416,38 +489,43 @@ impl Vocabulary {
                 .for_each(|t| *t = true);
             chosen.push(c);
         }
+        weak.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.start.cmp(&b.start)));
+        let mut unsure = Vec::new();
+        for c in weak {
+            if taken[c.start..c.start + c.len].iter().any(|t| *t) {
+                continue;
+            }
+            taken[c.start..c.start + c.len]
+                .iter_mut()
+                .for_each(|t| *t = true);
+            let (from, display) = self.change_of(&toks, &c);
+            let merged = engine::merge(&toks, c.start, c.len, &display);
+            let to = split_punct(&merged.text).1.to_string();
+            unsure.push(Correction::of_merged(
+                &merged, from, to, c.score, false, c.reason,
+            ));
+        }
+        unsure.sort_by_key(|c| (c.word_start, c.word_end));
         chosen.sort_by_key(|c| c.start);
         let mut out: Vec<Tok> = Vec::with_capacity(toks.len());
         let mut next = 0;
         for c in &chosen {
             out.extend(toks[next..c.start].iter().cloned());
-            let term = &self.lx.terms[c.term as usize];
-            let from = toks[c.start..c.start + c.len]
-                .iter()
-                .map(|t| t.text.as_str())
-                .collect::<Vec<_>>()
-                .join(" ");
-            // A misheard eponym keeps its possessive ("Hashimotto's" -> "Hashimoto's").
-            let lower = split_punct(&from).1.to_lowercase();
-            let possessive = engine::possessive_stem(&lower).filter(|_| c.len == 1);
-            let heard = lexicon::key_of(possessive.unwrap_or(&from));
-            let display = (!term.is_drug)
-                .then(|| inflect::keep_plural(&heard, &term.key, &term.display))
-                .flatten()
-                .unwrap_or_else(|| term.display.clone());
-            let display = match possessive {
-                Some(_) => format!("{display}'s"),
-                None => display,
-            };
+            let (from, display) = self.change_of(&toks, c);
             let merged = engine::merge(&toks, c.start, c.len, &display);
             let applied = c.score >= engine::APPLY;
+            let reason = if self.is_heard(&toks, c, heard) {
+                format!("{}; the audio agrees", c.reason)
+            } else {
+                c.reason.to_string()
+            };
             corrections.push(Correction::of_merged(
                 &merged,
                 from,
                 split_punct(&merged.text).1.to_string(),
                 c.score,
                 applied,
-                c.reason,
+                reason,
             ));
             if applied {
                 out.push(merged);
@@ -480,6 +558,7 @@ impl Vocabulary {
             text: join_words(words.iter().map(|w| w.text.as_str())),
             words,
             corrections,
+            unsure,
         }
     }
 }

@@ -1,0 +1,201 @@
+//! How well other wordings fit the audio. Whisper's decoder, made to write each
+//! wording after the words recognised before it, gives its log-probability: the
+//! vocabulary pass uses this to confirm a change the words alone leave in doubt.
+//! Greedy decoding can miss what the audio says ("sink cope"), yet, asked, the
+//! model finds the term more likely (syncope: -2.0 against -3.8 nats).
+
+use whisper_rs::{WhisperState, WhisperTokenId};
+
+use super::Recognizer;
+use crate::audio::TARGET_RATE;
+use crate::{Error, Result};
+
+/// One span to rescore.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Alternatives {
+    /// Where the speech window starts, in seconds: the start of the segment that
+    /// holds the span, so that `before` is what was said from there.
+    pub window_start_s: f64,
+    /// The recognised words from the window start up to the span.
+    pub before: String,
+    /// The wordings to compare; the first is usually what was recognised.
+    pub options: Vec<String>,
+    /// A few recognised words after the span: an option must also fit what
+    /// follows (a word that swallows the next syllable does not).
+    pub after: String,
+}
+
+/// Hypotheses kept while searching for an option's likeliest tokenisation.
+const BEAM: usize = 3;
+
+/// Text tokens of context kept before the span (the decoder holds 448 in all).
+const MAX_BEFORE_TOKENS: usize = 224;
+
+/// Whisper's window: what one encoder run sees.
+const WINDOW_S: f64 = 30.0;
+
+impl Recognizer {
+    /// Log-probability (nats) of each option of each span, in order. Spans that
+    /// share a window share one encoder run, so give them sorted by window.
+    pub fn score_alternatives(
+        &self,
+        samples: &[f32],
+        spans: &[Alternatives],
+        language: &str,
+        threads: usize,
+    ) -> Result<Vec<Vec<f32>>> {
+        let threads = threads.max(1);
+        let fail = |e| Error::Stt(format!("whisper.cpp failed while rescoring: {e}"));
+        let lang = whisper_rs::get_lang_id(language)
+            .ok_or_else(|| Error::Stt(format!("unknown language {language:?}")))?;
+        let pieces = self.token_pieces();
+        let mut state = self.new_state()?;
+        let mut encoded: Option<f64> = None;
+        let mut out = Vec::with_capacity(spans.len());
+        for span in spans {
+            if encoded != Some(span.window_start_s) {
+                let rate = TARGET_RATE as f64;
+                let s0 = ((span.window_start_s.max(0.0) * rate) as usize).min(samples.len());
+                let s1 = (s0 + (WINDOW_S * rate) as usize).min(samples.len());
+                state.pcm_to_mel(&samples[s0..s1], threads).map_err(fail)?;
+                state.encode(0, threads).map_err(fail)?;
+                encoded = Some(span.window_start_s);
+            }
+            // What whisper.cpp itself starts with: English-only models take no
+            // language or task token.
+            let mut head = vec![self.ctx.token_sot()];
+            if self.ctx.is_multilingual() {
+                head.extend([self.ctx.token_lang(lang), self.ctx.token_transcribe()]);
+            }
+            head.push(self.ctx.token_not());
+            let before = span.before.trim();
+            if !before.is_empty() {
+                let toks = self
+                    .ctx
+                    .tokenize(&format!(" {before}"), 1024)
+                    .map_err(fail)?;
+                head.extend(&toks[toks.len().saturating_sub(MAX_BEFORE_TOKENS)..]);
+            }
+            // The head goes through the decoder once; each hypothesis is decoded
+            // from its last token on.
+            state
+                .decode(&head[..head.len() - 1], 0, threads)
+                .map_err(fail)?;
+            let mut scores = Vec::with_capacity(span.options.len());
+            for option in &span.options {
+                let option = format!(" {}", option.trim());
+                let text = format!("{option} {}", span.after.trim());
+                let text = text.trim_end();
+                let score =
+                    best_tokenisation(&mut state, &pieces, &head, text, option.len(), threads);
+                scores.push(score.map_err(fail)?);
+            }
+            out.push(scores);
+        }
+        Ok(out)
+    }
+
+    /// Every text token's bytes, grouped by first byte for prefix search.
+    fn token_pieces(&self) -> Pieces {
+        let eot = self.ctx.token_eot();
+        let mut by_first: Vec<Vec<(WhisperTokenId, Box<[u8]>)>> = vec![Vec::new(); 256];
+        for id in 0..eot {
+            if let Ok(bytes) = self.ctx.token_to_bytes(id) {
+                if let Some(&b) = bytes.first() {
+                    by_first[b as usize].push((id, bytes.into()));
+                }
+            }
+        }
+        Pieces { by_first }
+    }
+}
+
+struct Pieces {
+    by_first: Vec<Vec<(WhisperTokenId, Box<[u8]>)>>,
+}
+
+/// Log-probability of `text` after `head` under its likeliest tokenisation: the
+/// tokenizer's own split of a word Whisper never writes (" ch" "ole" ...) can be
+/// far less likely than the split it would use, so a small beam searches them.
+fn best_tokenisation(
+    state: &mut WhisperState,
+    pieces: &Pieces,
+    head: &[WhisperTokenId],
+    text: &str,
+    searched: usize,
+    threads: usize,
+) -> std::result::Result<f32, whisper_rs::WhisperError> {
+    let bytes = text.as_bytes();
+    let base = head.len() - 1;
+    // What the decoder's cache holds from position `base` on.
+    let mut cached: Vec<WhisperTokenId> = Vec::new();
+    // (tokens after the head, bytes covered, log-probability)
+    let mut hyps: Vec<(Vec<WhisperTokenId>, usize, f32)> = vec![(Vec::new(), 0, 0.0)];
+    let mut best = f32::NEG_INFINITY;
+    while !hyps.is_empty() {
+        let mut next = Vec::new();
+        for (toks, pos, score) in &hyps {
+            let seq: Vec<WhisperTokenId> = std::iter::once(head[base])
+                .chain(toks.iter().copied())
+                .collect();
+            // whisper-rs hands back the logits of a batch's first row, so the last
+            // token goes through on its own; what the cache already holds is kept.
+            let n = seq.len();
+            let same = cached
+                .iter()
+                .zip(&seq[..n - 1])
+                .take_while(|(a, b)| a == b)
+                .count();
+            if same < n - 1 {
+                state.decode(&seq[same..n - 1], base + same, threads)?;
+            }
+            state.decode(&seq[n - 1..], base + n - 1, threads)?;
+            cached = seq;
+            let logp = log_softmax(state.get_logits()?);
+            let rest = &bytes[*pos..];
+            for (id, piece) in &pieces.by_first[rest[0] as usize] {
+                if rest.starts_with(piece) {
+                    let mut t = toks.clone();
+                    t.push(*id);
+                    next.push((t, pos + piece.len(), score + logp[*id as usize]));
+                }
+            }
+        }
+        next.sort_by(|a, b| b.2.total_cmp(&a.2));
+        // Past the words in question the likeliest split is enough.
+        let width = if next.iter().all(|h| h.1 >= searched) {
+            1
+        } else {
+            BEAM
+        };
+        next.truncate(width);
+        hyps.clear();
+        for h in next {
+            if h.1 == bytes.len() {
+                best = best.max(h.2);
+            } else if h.2 > best {
+                hyps.push(h);
+            }
+        }
+    }
+    Ok(best)
+}
+
+fn log_softmax(logits: &[f32]) -> Vec<f32> {
+    let max = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    let log_z = logits.iter().map(|x| (x - max).exp()).sum::<f32>().ln() + max;
+    logits.iter().map(|x| x - log_z).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn log_softmax_sums_to_one() {
+        let lp = log_softmax(&[1.0, 2.0, 3.0]);
+        let total: f32 = lp.iter().map(|x| x.exp()).sum();
+        assert!((total - 1.0).abs() < 1e-5);
+        assert!(lp[2] > lp[1] && lp[1] > lp[0]);
+    }
+}
