@@ -8,7 +8,7 @@
 //! nearest wrong one at -0.95 ("lexas" -> Plexus).
 
 use crate::stt::rescore::Alternatives;
-use crate::stt::Recognizer;
+use crate::stt::{Recognizer, SttOptions};
 use crate::transcript::{Segment, Word};
 use crate::vocab::{Corrected, Correction, Heard};
 use crate::Result;
@@ -32,14 +32,15 @@ const SURE: f32 = 0.8;
 const WINDOW_S: f64 = 28.0;
 
 /// The changes of `corrected` not applied (suggested or unsure) that the audio
-/// confirms, for [`crate::vocab::Vocabulary::correct_words_heard`].
+/// confirms, for [`crate::vocab::Vocabulary::correct_words_heard`]. `segments`
+/// are the draft `corrected` was made from; `opts` gives the language, threads
+/// and cancel flag.
 pub fn heard_changes(
     recognizer: &Recognizer,
     samples: &[f32],
     segments: &[Segment],
     corrected: &Corrected,
-    language: &str,
-    threads: usize,
+    opts: &SttOptions,
 ) -> Result<Vec<Heard>> {
     let words: Vec<&Word> = segments.iter().flat_map(|s| &s.words).collect();
     // Index of the segment each draft word belongs to.
@@ -105,7 +106,7 @@ pub fn heard_changes(
     }
     doubtful.sort_by(|a, b| a.1.window_start_s.total_cmp(&b.1.window_start_s));
     let spans: Vec<Alternatives> = doubtful.iter().map(|(_, a)| a.clone()).collect();
-    let scores = recognizer.score_alternatives(samples, &spans, language, threads)?;
+    let scores = recognizer.score_alternatives(samples, &spans, opts)?;
     Ok(doubtful
         .iter()
         .zip(scores)

@@ -207,8 +207,7 @@ impl Pipeline {
                 &samples,
                 segments,
                 &corrected,
-                &opts.stt.language,
-                opts.stt.threads,
+                &opts.stt,
             )?;
             Ok(if heard.is_empty() {
                 corrected

@@ -452,7 +452,7 @@ fn the_audio_prefers_what_was_said() {
         after: texts[k + 1..k + 4].join(" "),
     };
     let s = &recognizer
-        .score_alternatives(&audio.samples, &[span], "en", 1)
+        .score_alternatives(&audio.samples, &[span], &SttOptions::default())
         .unwrap()[0];
     assert!(s[0] > s[1], "{word} {:.2}, {near} {:.2}", s[0], s[1]);
     assert!(s[0] > s[2] + 5.0, "{word} {:.2}, zebra {:.2}", s[0], s[2]);

@@ -253,8 +253,11 @@ fn vocab_only(
                 &audio.samples,
                 &t.segments,
                 &c,
-                &t.params.language,
-                threads,
+                &SttOptions {
+                    language: t.params.language.clone(),
+                    threads,
+                    ..SttOptions::default()
+                },
             )?;
             if !heard.is_empty() {
                 confirmed += heard.len();

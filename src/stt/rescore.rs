@@ -6,7 +6,7 @@
 
 use whisper_rs::{WhisperState, WhisperTokenId};
 
-use super::Recognizer;
+use super::{Recognizer, SttOptions};
 use crate::audio::TARGET_RATE;
 use crate::{Error, Result};
 
@@ -37,15 +37,16 @@ const WINDOW_S: f64 = 30.0;
 impl Recognizer {
     /// Log-probability (nats) of each option of each span, in order. Spans that
     /// share a window share one encoder run, so give them sorted by window.
+    /// Uses the language, threads and cancel flag of `opts`.
     pub fn score_alternatives(
         &self,
         samples: &[f32],
         spans: &[Alternatives],
-        language: &str,
-        threads: usize,
+        opts: &SttOptions,
     ) -> Result<Vec<Vec<f32>>> {
-        let threads = threads.max(1);
+        let threads = opts.threads.max(1);
         let fail = |e| Error::Stt(format!("whisper.cpp failed while rescoring: {e}"));
+        let language = &opts.language;
         let lang = whisper_rs::get_lang_id(language)
             .ok_or_else(|| Error::Stt(format!("unknown language {language:?}")))?;
         let pieces = self.token_pieces();
@@ -53,6 +54,9 @@ impl Recognizer {
         let mut encoded: Option<f64> = None;
         let mut out = Vec::with_capacity(spans.len());
         for span in spans {
+            if opts.cancelled() {
+                return Err(Error::Interrupted);
+            }
             if encoded != Some(span.window_start_s) {
                 let rate = TARGET_RATE as f64;
                 let s0 = ((span.window_start_s.max(0.0) * rate) as usize).min(samples.len());
