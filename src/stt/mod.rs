@@ -10,7 +10,7 @@
 
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{mpsc, Arc, Once};
+use std::sync::{mpsc, Arc, Once, OnceLock};
 
 use whisper_rs::{
     FullParams, SamplingStrategy, WhisperContext, WhisperContextParameters, WhisperState,
@@ -75,6 +75,8 @@ impl SttOptions {
 /// threads (each transcription makes its own decoder state).
 pub struct Recognizer {
     ctx: WhisperContext,
+    /// The vocabulary's token texts for rescoring, built on first use.
+    pieces: OnceLock<rescore::Pieces>,
 }
 
 static QUIET: Once = Once::new();
@@ -114,7 +116,10 @@ impl Recognizer {
                     model.display()
                 ))
             })?;
-        Ok(Recognizer { ctx })
+        Ok(Recognizer {
+            ctx,
+            pieces: OnceLock::new(),
+        })
     }
 
     /// Recognises `samples` (16 kHz mono) as one piece, Whisper windowing it

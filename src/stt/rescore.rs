@@ -49,7 +49,7 @@ impl Recognizer {
         let language = &opts.language;
         let lang = whisper_rs::get_lang_id(language)
             .ok_or_else(|| Error::Stt(format!("unknown language {language:?}")))?;
-        let pieces = self.token_pieces();
+        let pieces = self.pieces.get_or_init(|| self.token_pieces());
         let mut state = self.new_state()?;
         let mut encoded: Option<f64> = None;
         let mut out = Vec::with_capacity(spans.len());
@@ -91,7 +91,7 @@ impl Recognizer {
                 let text = format!("{option} {}", span.after.trim());
                 let text = text.trim_end();
                 let score =
-                    best_tokenisation(&mut state, &pieces, &head, text, option.len(), threads);
+                    best_tokenisation(&mut state, pieces, &head, text, option.len(), threads);
                 scores.push(score.map_err(fail)?);
             }
             out.push(scores);
@@ -99,7 +99,6 @@ impl Recognizer {
         Ok(out)
     }
 
-    /// Every text token's bytes, grouped by first byte for prefix search.
     fn token_pieces(&self) -> Pieces {
         let eot = self.ctx.token_eot();
         let mut by_first: Vec<Vec<(WhisperTokenId, Box<[u8]>)>> = vec![Vec::new(); 256];
@@ -114,7 +113,8 @@ impl Recognizer {
     }
 }
 
-struct Pieces {
+/// Every text token's bytes, grouped by first byte.
+pub(crate) struct Pieces {
     by_first: Vec<Vec<(WhisperTokenId, Box<[u8]>)>>,
 }
 

@@ -147,7 +147,7 @@ pub struct Corrected {
 }
 
 /// A change the audio confirmed: the recogniser, made to write `to` in place of
-/// the draft words `word_start..word_end`, found it about as likely as the draft.
+/// the draft words `word_start..word_end`, found it at least as likely as the draft.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Heard {
     pub word_start: usize,
@@ -157,6 +157,9 @@ pub struct Heard {
 
 /// Score of a change the audio confirmed: applied.
 const HEARD: f32 = 0.9;
+
+/// How the reason of a change the audio confirmed ends.
+pub const AUDIO_AGREES: &str = "the audio agrees";
 
 /// Base lexicon plus custom layers, with its phonetic index. Built once, shared
 /// between threads.
@@ -348,18 +351,22 @@ impl Vocabulary {
 
     /// Whether the audio confirmed candidate `c`.
     fn is_heard(&self, toks: &[Tok], c: &engine::Candidate, heard: &[Heard]) -> bool {
-        if heard.is_empty() {
+        // The span first: it rules out all but a few candidates without building
+        // their text.
+        let span = (toks[c.start].src.0, toks[c.start + c.len - 1].src.1);
+        let mut here = heard
+            .iter()
+            .filter(|h| (h.word_start, h.word_end) == span)
+            .peekable();
+        if here.peek().is_none() {
             return false;
         }
-        let span = (toks[c.start].src.0, toks[c.start + c.len - 1].src.1);
         let (from, display) = self.change_of(toks, c);
         let merged = engine::merge(toks, c.start, c.len, &display);
         let to = split_punct(&merged.text).1;
         let key = &self.lx.terms[c.term as usize].key;
         !guards::opposite_prefix(&lexicon::key_of(split_punct(&from).1), key)
-            && heard
-                .iter()
-                .any(|h| (h.word_start, h.word_end) == span && h.to == to)
+            && here.any(|h| h.to == to)
     }
 
     fn run(&self, toks: Vec<Tok>, heard: &[Heard]) -> Corrected {
@@ -478,27 +485,21 @@ impl Vocabulary {
                 .then(b.len.cmp(&a.len))
                 .then(a.start.cmp(&b.start))
         });
+        // Best first, each taking words no better one took.
         let mut taken = vec![false; toks.len()];
-        let mut chosen = Vec::new();
-        for c in cands {
-            if taken[c.start..c.start + c.len].iter().any(|t| *t) {
-                continue;
+        let mut take = |c: &engine::Candidate| {
+            let span = &mut taken[c.start..c.start + c.len];
+            let free = span.iter().all(|t| !*t);
+            if free {
+                span.fill(true);
             }
-            taken[c.start..c.start + c.len]
-                .iter_mut()
-                .for_each(|t| *t = true);
-            chosen.push(c);
-        }
+            free
+        };
+        let mut chosen: Vec<engine::Candidate> = cands.into_iter().filter(|c| take(c)).collect();
         weak.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.start.cmp(&b.start)));
         let mut unsure = Vec::new();
-        for c in weak {
-            if taken[c.start..c.start + c.len].iter().any(|t| *t) {
-                continue;
-            }
-            taken[c.start..c.start + c.len]
-                .iter_mut()
-                .for_each(|t| *t = true);
-            let (from, display) = self.change_of(&toks, &c);
+        for c in weak.iter().filter(|c| take(c)) {
+            let (from, display) = self.change_of(&toks, c);
             let merged = engine::merge(&toks, c.start, c.len, &display);
             let to = split_punct(&merged.text).1.to_string();
             unsure.push(Correction::of_merged(
@@ -515,7 +516,7 @@ impl Vocabulary {
             let merged = engine::merge(&toks, c.start, c.len, &display);
             let applied = c.score >= engine::APPLY;
             let reason = if self.is_heard(&toks, c, heard) {
-                format!("{}; the audio agrees", c.reason)
+                format!("{}; {AUDIO_AGREES}", c.reason)
             } else {
                 c.reason.to_string()
             };
