@@ -7,10 +7,12 @@
 //! draft ("the step-down" -> two-step -28, "nodularity" -> nodularis -20), the
 //! nearest wrong one at -0.95 ("lexas" -> Plexus).
 
+use std::collections::BTreeMap;
+
 use crate::stt::rescore::Alternatives;
 use crate::stt::{Recognizer, SttOptions};
 use crate::transcript::{Segment, Word};
-use crate::vocab::{Corrected, Correction, Heard};
+use crate::vocab::{Corrected, Heard};
 use crate::Result;
 
 /// How far (nats) below the draft a change may score and still be taken as
@@ -19,6 +21,15 @@ use crate::Result;
 /// token by token, not over whole words.
 pub const TOLERANCE: f32 = 0.0;
 
+/// Draft words `start..end` and the wordings offered for them, each with the
+/// margin (nats) it must clear over the draft.
+type Offer<'a> = ((usize, usize), &'a [(&'a str, f32)]);
+
+/// How far (nats) above the draft a reading must score: readings are looser
+/// matches than suggestions and come several to a span, so the audio must
+/// clearly prefer one.
+pub const READING_MARGIN: f32 = 0.5;
+
 /// Draft words after a span that each wording must also fit.
 const WORDS_AFTER: usize = 3;
 
@@ -26,6 +37,9 @@ const WORDS_AFTER: usize = 3;
 /// not checked. The changes the audio confirmed on the dev corpus had a word
 /// below 0.8.
 const SURE: f32 = 0.8;
+
+/// A span whose segment starts this soon after the open window's start shares it.
+const SHARE_S: f64 = 10.0;
 
 /// Speech a window may hold, in seconds: Whisper's 30 s, less a margin for word
 /// times that run late.
@@ -64,59 +78,110 @@ pub fn heard_changes(
             .collect::<Vec<_>>()
             .join(" ")
     };
-    let mut spans: Vec<&Correction> = corrected
+    // Each span once, with every wording offered for it and how far above the
+    // draft each must score.
+    let mut offered: BTreeMap<(usize, usize), Vec<(&str, f32)>> = BTreeMap::new();
+    let changes = corrected
         .corrections
         .iter()
         .filter(|c| !c.applied)
         .chain(&corrected.unsure)
-        .filter(|c| c.word_start < c.word_end && c.word_end <= words.len())
+        .map(|c| (c, TOLERANCE))
+        .chain(corrected.readings.iter().map(|c| (c, READING_MARGIN)));
+    for (c, need) in changes {
+        if c.word_start >= c.word_end || c.word_end > words.len() {
+            continue;
+        }
         // Words the recogniser was sure of are what it heard: the audio would
         // only say so again.
-        .filter(|c| {
-            words[c.word_start..c.word_end]
-                .iter()
-                .any(|w| w.probability < SURE)
-        })
-        .collect();
-    spans.sort_by_key(|c| c.word_start);
-    // Spans share a window (one encoder run) while they fit in it: the window
-    // opens at the start of the first one's segment.
+        if words[c.word_start..c.word_end]
+            .iter()
+            .all(|w| w.probability >= SURE)
+        {
+            continue;
+        }
+        let options = offered.entry((c.word_start, c.word_end)).or_default();
+        if !options.iter().any(|(to, _)| *to == c.to) {
+            options.push((&c.to, need));
+        }
+    }
+    // Each span is heard from the start of its segment, or of one that began
+    // at most SHARE_S before it (one encoder run for both): a window opened
+    // long before makes the decoder follow a long stretch of draft text first,
+    // which moved scores by several nats ("lexas" -> Plexus: -4.6 from its own
+    // segment, +1.6 from a window opened 22 s before).
+    let mut doubtful: Vec<(Offer, Alternatives)> = Vec::with_capacity(offered.len());
     let mut window: Option<(f64, usize)> = None;
-    let mut doubtful: Vec<(&Correction, Alternatives)> = Vec::with_capacity(spans.len());
-    for c in spans {
-        let after_end = (c.word_end + WORDS_AFTER).min(words.len());
-        let end_s = words[after_end - 1].end;
+    for (&(start, end), options) in &offered {
+        let seg = segment_of[start];
         let (start_s, first) = match window {
-            Some((start_s, first)) if end_s <= start_s + WINDOW_S => (start_s, first),
-            _ => {
-                let seg = segment_of[c.word_start];
-                (segments[seg].start, first_word[seg])
+            Some((s, f))
+                if segments[seg].start - s <= SHARE_S && words[end - 1].end <= s + WINDOW_S =>
+            {
+                (s, f)
             }
+            _ => (segments[seg].start, first_word[seg]),
         };
         window = Some((start_s, first));
-        let draft = text(c.word_start..c.word_end);
-        let change = respell(&draft, &c.to);
+        // Words after the span, as far as the window reaches.
+        let after_end = (end..(end + WORDS_AFTER).min(words.len()))
+            .take_while(|&k| words[k].end <= start_s + WINDOW_S)
+            .last()
+            .map_or(end, |k| k + 1);
+        let draft = text(start..end);
+        let mut wordings = vec![draft.clone()];
+        wordings.extend(options.iter().map(|(to, _)| respell(&draft, to)));
         let alts = Alternatives {
             window_start_s: start_s,
-            before: text(first..c.word_start),
-            options: vec![draft, change],
-            after: text(c.word_end..after_end),
+            before: text(first..start),
+            options: wordings,
+            after: text(end..after_end),
         };
-        doubtful.push((c, alts));
+        doubtful.push((((start, end), options), alts));
     }
     doubtful.sort_by(|a, b| a.1.window_start_s.total_cmp(&b.1.window_start_s));
-    let spans: Vec<Alternatives> = doubtful.iter().map(|(_, a)| a.clone()).collect();
-    let scores = recognizer.score_alternatives(samples, &spans, opts)?;
-    Ok(doubtful
+    let spans: Vec<Alternatives> = doubtful.iter().map(|d| d.1.clone()).collect();
+    let scores = recognizer.score_alternatives(samples, &spans, TOLERANCE, opts)?;
+    let offers: Vec<Offer> = doubtful.iter().map(|d| d.0).collect();
+    Ok(preferred(&offers, &scores))
+}
+
+/// Per span the wording the audio prefers most among those that clear their
+/// margin over the draft (`scores[i][0]`); where spans overlap, the one the
+/// audio prefers by most. In text order.
+fn preferred(offers: &[Offer], scores: &[Vec<f32>]) -> Vec<Heard> {
+    let mut best: Vec<(f32, Heard)> = offers
         .iter()
         .zip(scores)
-        .filter(|(_, s)| s.len() == 2 && s[1] >= s[0] - TOLERANCE)
-        .map(|((c, _), _)| Heard {
-            word_start: c.word_start,
-            word_end: c.word_end,
-            to: c.to.clone(),
+        .filter_map(|(&((start, end), options), s)| {
+            options
+                .iter()
+                .zip(s.iter().skip(1))
+                .map(|(&(to, need), &v)| (v - s[0], need, to))
+                .filter(|&(gain, need, _)| gain >= need)
+                .max_by(|a, b| a.0.total_cmp(&b.0))
+                .map(|(gain, _, to)| {
+                    let heard = Heard {
+                        word_start: start,
+                        word_end: end,
+                        to: to.to_string(),
+                    };
+                    (gain, heard)
+                })
         })
-        .collect())
+        .collect();
+    best.sort_by(|a, b| b.0.total_cmp(&a.0));
+    let mut heard: Vec<Heard> = Vec::new();
+    for (_, h) in best {
+        if heard
+            .iter()
+            .all(|k| k.word_end <= h.word_start || h.word_end <= k.word_start)
+        {
+            heard.push(h);
+        }
+    }
+    heard.sort_by_key(|h| h.word_start);
+    heard
 }
 
 /// The draft's words with `to` in place of their letters, keeping the
@@ -138,6 +203,45 @@ fn respell(draft: &str, to: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_audio_picks_one_wording_per_span_and_the_clearer_of_overlapping_ones() {
+        let heard = |a: usize, b: usize, to: &str| Heard {
+            word_start: a,
+            word_end: b,
+            to: to.into(),
+        };
+        let sugg = [("ptosis", TOLERANCE), ("pertussis", READING_MARGIN)];
+        let weak = [("fevers", READING_MARGIN)];
+        let pair = [("syncope", READING_MARGIN)];
+        let single = [("sink", TOLERANCE)];
+        let offers: Vec<Offer> = vec![
+            ((1, 2), &sugg),
+            ((4, 5), &weak),
+            ((7, 9), &pair),
+            ((7, 8), &single),
+        ];
+        let scores = vec![
+            vec![-10.0, -9.9, -8.0],
+            vec![-10.0, -9.7],
+            vec![-10.0, -8.5],
+            vec![-10.0, -9.0],
+        ];
+        // pertussis beats ptosis; fevers is too close to the draft for a
+        // reading; syncope (+1.5) beats the overlapping "sink" (+1.0).
+        assert_eq!(
+            preferred(&offers, &scores),
+            [heard(1, 2, "pertussis"), heard(7, 9, "syncope")]
+        );
+        // Below the draft, a suggestion is not taken.
+        let scores = vec![
+            vec![-10.0, -10.1, -10.5],
+            vec![-10.0, -12.0],
+            vec![-10.0, -11.0],
+            vec![-10.0, -10.0],
+        ];
+        assert_eq!(preferred(&offers, &scores), [heard(7, 8, "sink")]);
+    }
 
     #[test]
     fn respelling_keeps_the_punctuation() {

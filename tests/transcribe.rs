@@ -452,8 +452,19 @@ fn the_audio_prefers_what_was_said() {
         after: texts[k + 1..k + 4].join(" "),
     };
     let s = &recognizer
-        .score_alternatives(&audio.samples, &[span], &SttOptions::default())
+        .score_alternatives(
+            &audio.samples,
+            std::slice::from_ref(&span),
+            f32::INFINITY,
+            &SttOptions::default(),
+        )
         .unwrap()[0];
     assert!(s[0] > s[1], "{word} {:.2}, {near} {:.2}", s[0], s[1]);
     assert!(s[0] > s[2] + 5.0, "{word} {:.2}, zebra {:.2}", s[0], s[2]);
+    // With no slack the options below the first are given up, not scored.
+    let pruned = &recognizer
+        .score_alternatives(&audio.samples, &[span], 0.0, &SttOptions::default())
+        .unwrap()[0];
+    assert_eq!(pruned[0], s[0]);
+    assert_eq!(pruned[1..], [f32::NEG_INFINITY; 2]);
 }

@@ -1091,3 +1091,92 @@ fn changes_the_audio_confirmed_are_applied() {
         first
     );
 }
+
+#[test]
+fn doubted_words_get_readings_only_the_audio_can_apply() {
+    use medscribe::vocab::Heard;
+    let words = recognised(&[
+        ("Denies", 0.9),
+        ("chest", 0.9),
+        ("pain,", 0.9),
+        ("sink", 0.37),
+        ("cope,", 0.14),
+        ("or", 0.7),
+        ("fivers.", 0.28),
+        ("Tetanus,", 0.9),
+        ("diphtheria", 0.9),
+        ("and", 0.9),
+        ("potuscus", 0.24),
+        ("booster.", 0.9),
+    ]);
+    let first = vocab().correct_words(&words);
+    let reading = |c: &Corrected, from: &str, to: &str| {
+        c.readings
+            .iter()
+            .find(|r| r.from.starts_with(from) && r.to == to)
+            .cloned()
+    };
+    // Real words ("sink cope", "fivers") and a second-best match (ptosis is
+    // suggested for "potuscus") are offered to the audio, never applied.
+    let syncope = reading(&first, "sink", "syncope").expect("sink cope: syncope");
+    let fevers = reading(&first, "fivers", "fevers").expect("fivers: fevers");
+    let pertussis = reading(&first, "potuscus", "pertussis").expect("potuscus: pertussis");
+    assert!(first.readings.iter().all(|r| !r.applied));
+    assert!(
+        first.text.contains("sink cope, or fivers."),
+        "{}",
+        first.text
+    );
+    for r in &first.readings {
+        assert!(
+            ![
+                "Denies",
+                "chest",
+                "pain,",
+                "Tetanus,",
+                "diphtheria",
+                "booster."
+            ]
+            .contains(&r.from.as_str()),
+            "words the recogniser was sure of are not read: {r:?}"
+        );
+    }
+
+    let heard: Vec<Heard> = [&syncope, &fevers, &pertussis]
+        .into_iter()
+        .map(|c| Heard {
+            word_start: c.word_start,
+            word_end: c.word_end,
+            to: c.to.clone(),
+        })
+        .collect();
+    let again = vocab().correct_words_heard(&words, &heard);
+    assert!(
+        again
+            .text
+            .contains("chest pain, syncope, or fevers. Tetanus, diphtheria and pertussis booster."),
+        "{}",
+        again.text
+    );
+    let applied = again
+        .corrections
+        .iter()
+        .find(|c| c.to == "syncope")
+        .expect("syncope recorded");
+    assert!(applied.applied && applied.reason.ends_with("the audio agrees"));
+    assert_eq!((applied.word_start, applied.word_end), (3, 5));
+}
+
+#[test]
+fn a_sure_word_or_a_drug_name_gets_no_reading() {
+    let words = recognised(&[
+        ("Continue", 0.9),
+        ("metoprolol", 0.3),
+        ("and", 0.9),
+        ("sink", 0.9),
+        ("cope.", 0.9),
+        ("October", 0.3),
+    ]);
+    let c = vocab().correct_words(&words);
+    assert!(c.readings.is_empty(), "{:?}", c.readings);
+}

@@ -37,11 +37,16 @@ const WINDOW_S: f64 = 30.0;
 impl Recognizer {
     /// Log-probability (nats) of each option of each span, in order. Spans that
     /// share a window share one encoder run, so give them sorted by window.
+    /// An option that falls more than `slack` nats below the first is dropped
+    /// as soon as it does (a score only goes down as tokens are added) and
+    /// scores `f32::NEG_INFINITY`: most wrong options are given up after a few
+    /// tokens. `f32::INFINITY` scores every option in full.
     /// Uses the language, threads and cancel flag of `opts`.
     pub fn score_alternatives(
         &self,
         samples: &[f32],
         spans: &[Alternatives],
+        slack: f32,
         opts: &SttOptions,
     ) -> Result<Vec<Vec<f32>>> {
         let threads = opts.threads.max(1);
@@ -85,13 +90,22 @@ impl Recognizer {
             state
                 .decode(&head[..head.len() - 1], 0, threads)
                 .map_err(fail)?;
-            let mut scores = Vec::with_capacity(span.options.len());
+            let mut scores: Vec<f32> = Vec::with_capacity(span.options.len());
             for option in &span.options {
                 let option = format!(" {}", option.trim());
                 let text = format!("{option} {}", span.after.trim());
                 let text = text.trim_end();
-                let score =
-                    best_tokenisation(&mut state, pieces, &head, text, option.len(), threads);
+                let floor = scores
+                    .first()
+                    .map_or(f32::NEG_INFINITY, |first| first - slack);
+                let score = best_tokenisation(
+                    &mut state,
+                    pieces,
+                    &head,
+                    (text, option.len()),
+                    floor,
+                    threads,
+                );
                 scores.push(score.map_err(fail)?);
             }
             out.push(scores);
@@ -120,13 +134,15 @@ pub(crate) struct Pieces {
 
 /// Log-probability of `text` after `head` under its likeliest tokenisation: the
 /// tokenizer's own split of a word Whisper never writes (" ch" "ole" ...) can be
-/// far less likely than the split it would use, so a small beam searches them.
+/// far less likely than the split it would use, so a small beam searches the
+/// splits of its first `searched` bytes. Hypotheses below `floor` are dropped;
+/// with none left the score is `f32::NEG_INFINITY`.
 fn best_tokenisation(
     state: &mut WhisperState,
     pieces: &Pieces,
     head: &[WhisperTokenId],
-    text: &str,
-    searched: usize,
+    (text, searched): (&str, usize),
+    floor: f32,
     threads: usize,
 ) -> std::result::Result<f32, whisper_rs::WhisperError> {
     let bytes = text.as_bytes();
@@ -175,6 +191,9 @@ fn best_tokenisation(
         next.truncate(width);
         hyps.clear();
         for h in next {
+            if h.2 < floor {
+                continue;
+            }
             if h.1 == bytes.len() {
                 best = best.max(h.2);
             } else if h.2 > best {

@@ -24,6 +24,7 @@ mod inflect;
 mod lexicon;
 mod phonetic;
 mod phrases;
+mod readings;
 mod symdelete;
 mod token;
 mod unglue;
@@ -144,6 +145,10 @@ pub struct Corrected {
     /// Changes too weak even to suggest (not applied, not shown), which the
     /// audio may still confirm: see [`Vocabulary::correct_words_heard`].
     pub unsure: Vec<Correction>,
+    /// Other terms words the recogniser doubted may stand for, found with looser
+    /// matching and no guards: never applied on their letters, only when the
+    /// audio clearly prefers one to the draft (see [`crate::confirm`]).
+    pub readings: Vec<Correction>,
 }
 
 /// A change the audio confirmed: the recogniser, made to write `to` in place of
@@ -296,7 +301,12 @@ impl Vocabulary {
             .filter(|t| !t.text.is_empty())
             .collect();
         let mut out = self.run(toks, heard);
-        for c in out.corrections.iter_mut().chain(&mut out.unsure) {
+        for c in out
+            .corrections
+            .iter_mut()
+            .chain(&mut out.unsure)
+            .chain(&mut out.readings)
+        {
             if let (Some(first), Some(last)) =
                 (words.get(c.word_start), words.get(c.word_end.max(1) - 1))
             {
@@ -471,6 +481,14 @@ impl Vocabulary {
                 c.score = c.score.max(HEARD);
             }
         }
+        let mut readings = readings::doubted_readings(&self.lx, &self.ix, &self.sd, &toks, &locked);
+        for r in readings.iter_mut() {
+            if self.is_heard(&toks, r, heard) {
+                r.score = HEARD;
+                cands.push(r.clone());
+            }
+        }
+        readings.retain(|r| r.score < HEARD);
         // Weaker candidates are kept aside: the audio may confirm them.
         let mut weak: Vec<engine::Candidate> = cands
             .iter()
@@ -507,6 +525,28 @@ impl Vocabulary {
             ));
         }
         unsure.sort_by_key(|c| (c.word_start, c.word_end));
+        // Readings of words no applied change took, other than what the pass
+        // already offers there.
+        let offered = |r: &engine::Candidate| {
+            chosen.iter().chain(&weak).any(|c| {
+                (c.start, c.len, c.term) == (r.start, r.len, r.term)
+                    || (c.score >= engine::APPLY
+                        && c.start < r.start + r.len
+                        && r.start < c.start + c.len)
+            })
+        };
+        let readings: Vec<Correction> = readings
+            .iter()
+            .filter(|r| !offered(r))
+            .map(|r| {
+                let (from, display) = self.change_of(&toks, r);
+                let merged = engine::merge(&toks, r.start, r.len, &display);
+                let to = split_punct(&merged.text).1.to_string();
+                Correction::of_merged(&merged, from, to, r.score, false, r.reason)
+            })
+            // A reading that writes the same word again ("bacilli": bacillus).
+            .filter(|c| !c.to.eq_ignore_ascii_case(split_punct(&c.from).1))
+            .collect();
         chosen.sort_by_key(|c| c.start);
         let mut out: Vec<Tok> = Vec::with_capacity(toks.len());
         let mut next = 0;
@@ -560,6 +600,7 @@ impl Vocabulary {
             words,
             corrections,
             unsure,
+            readings,
         }
     }
 }
