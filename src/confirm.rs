@@ -1,11 +1,13 @@
 //! The audio's vote on the vocabulary pass's doubtful changes. A suggestion (or
 //! a change too weak to suggest) is applied when the recogniser, made to write
 //! the term in place of its draft words, finds it at least as likely as the
-//! draft ([`crate::stt::rescore`]). On the dev corpus the five changes this
-//! applied were all right ("cyprylipidemia" -> hyperlipidemia +2.4 nats,
-//! "pericides" -> peroxidase +0.4); the wrong suggestions scored far below the
-//! draft ("the step-down" -> two-step -28, "nodularity" -> nodularis -20), the
-//! nearest wrong one at -0.95 ("lexas" -> Plexus).
+//! draft ([`crate::stt::rescore`]); a reading of doubted words
+//! ([`crate::vocab::Corrected::readings`]) must beat the draft by
+//! [`READING_MARGIN`]. On the dev corpus the ten changes this applied were all
+//! right ("cyprylipidemia" -> hyperlipidemia +2.4 nats, "sink cope" -> syncope
+//! +1.7, "potuscus" -> pertussis +1.05, "pericides" -> peroxidase +0.4); every
+//! wrong option scored below the draft ("fundal" -> fungal -0.5, "the
+//! step-down" -> two-step -25).
 
 use std::collections::BTreeMap;
 

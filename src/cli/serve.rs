@@ -73,7 +73,7 @@ pub struct ServeArgs {
     #[arg(long)]
     pub no_vocab: bool,
     /// Recognise each dictation a second time with the medical terms the first
-    /// pass found leading the prompt: about twice the time, more terms right
+    /// pass found leading the prompt: about twice the time, lower WER
     #[arg(long, env = "MEDSCRIBE_SECOND_PASS", conflicts_with = "no_vocab")]
     pub second_pass: bool,
     /// Custom vocabulary files, layered in order (organisation, office, provider).
