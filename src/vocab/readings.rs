@@ -1,5 +1,5 @@
 //! Other terms that words the recogniser doubted may stand for. The pass's
-//! guards keep it from changing real words ("sink cope", "ridiculous") or from
+//! guards keep it from changing real words ("sink cope", "fivers") or from
 //! taking a second-best match ("potuscus": ptosis before pertussis); only the
 //! audio can tell these apart, so they are offered to it
 //! ([`crate::confirm`]) and never applied on spelling alone.
@@ -73,7 +73,7 @@ pub(crate) fn doubted_readings(
                     .iter()
                     .any(|w| w.len() >= 4 && lx.medical_words.contains(*w) && !is_english(lx, w))
             {
-                // A listed term with a neighbour is that term ("Gastroenterology is").
+                // A listed term is not read together with a neighbour.
                 false
             } else if english.iter().all(|e| *e) {
                 (start..end).all(doubted)
