@@ -421,6 +421,24 @@ fn suffix_of(w: &str) -> Option<&'static str> {
     MEDICAL_SUFFIXES.iter().copied().find(|s| w.ends_with(s))
 }
 
+/// Edit distance (optimal string alignment: adjacent swaps count once) between a
+/// window's letters and a term's spelling, and their similarity in [0, 1]: the
+/// better of the edit ratio and Jaro-Winkler less 0.15.
+pub(crate) fn letter_similarity(joined: &str, spelling: &str) -> (usize, f32) {
+    let edits = strsim::osa_distance(joined, spelling);
+    let n = joined.chars().count().max(spelling.chars().count());
+    let dl = 1.0 - edits as f32 / n as f32;
+    let jw = strsim::jaro_winkler(joined, spelling) as f32;
+    (edits, dl.max(jw - 0.15))
+}
+
+/// How well sound and spelling match, before tier, context and confidence. A
+/// code distance counts less in a long code than in a short one.
+pub(crate) fn match_evidence(ls: f32, codes: &[String], cd: usize) -> f32 {
+    let code_len = codes.iter().map(String::len).max().unwrap_or(1).max(3);
+    0.5 * ls + 0.3 * (1.0 - cd as f32 / code_len as f32)
+}
+
 /// Scores the best drug and the best other term for one window and adds them to
 /// `out`; adds nothing when a guard forbids any change. Both readings are kept so
 /// that a drug is never inserted where the sound is as well explained by a
@@ -663,13 +681,10 @@ pub(crate) fn eval_window(
                 .then(|| inflect::closer_plural(&joined, &spelling))
                 .flatten();
             let spelling = plural.map_or(spelling, Into::into);
-            let edits = strsim::osa_distance(&joined, &spelling);
+            let (edits, ls) = letter_similarity(&joined, &spelling);
             if cd > 2 && edits > MAX_EDITS {
                 continue;
             }
-            let dl = 1.0 - edits as f32 / jlen.max(spelling.chars().count()) as f32;
-            let jw = strsim::jaro_winkler(&joined, &spelling) as f32;
-            let ls = dl.max(jw - 0.15);
             let accept = if all_english {
                 (cd == 0 && ls >= 0.7)
                     || (ctx
@@ -697,10 +712,7 @@ pub(crate) fn eval_window(
             } else {
                 0.0
             };
-            // A code distance counts less in a long code than in a short one.
-            let code_len = codes.iter().map(String::len).max().unwrap_or(1).max(3);
-            let code_sim = 1.0 - cd as f32 / code_len as f32;
-            let evidence = 0.5 * ls + 0.3 * code_sim;
+            let evidence = match_evidence(ls, &codes, cd);
             let mut score = evidence + tier_bonus;
             if ctx && t.is_drug {
                 score += 0.1;

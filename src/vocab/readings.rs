@@ -163,10 +163,7 @@ fn read_window(
         }
         let cd = ix.code_distance(&codes, id);
         let spelling = phonetic::letters_for(&joined, &t.key);
-        let edits = strsim::osa_distance(&joined, &spelling);
-        let dl = 1.0 - edits as f32 / jlen.max(spelling.chars().count()) as f32;
-        let jw = strsim::jaro_winkler(&joined, &spelling) as f32;
-        let ls = dl.max(jw - 0.15);
+        let (_, ls) = engine::letter_similarity(&joined, &spelling);
         // Real words need a close sound; unknown ones may be further off.
         let accept = if english {
             cd <= 1 && ls >= 0.6
@@ -176,8 +173,7 @@ fn read_window(
         if !accept {
             continue;
         }
-        let code_len = codes.iter().map(String::len).max().unwrap_or(1).max(3);
-        let evidence = 0.5 * ls + 0.3 * (1.0 - cd as f32 / code_len as f32);
+        let evidence = engine::match_evidence(ls, &codes, cd);
         out.push(Candidate {
             start,
             len,
