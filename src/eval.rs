@@ -416,38 +416,69 @@ fn close_hyphens(text: &str) -> String {
         .collect()
 }
 
-/// Reference and hypothesis normalised twice: hyphens as spaces, and hyphenated
-/// words closed up. A term counts as present in either reading, because
-/// "intra-articular" and "intraarticular", "pre-eclampsia" and "preeclampsia" are
-/// one word spelt two accepted ways; an open spelling ("extra luminal" for
-/// "extraluminal") still counts as a miss.
+/// Drops the possessive of eponyms ("Baker's cyst" -> "Baker cyst"): both
+/// forms name the same thing, and style guides differ on which to write.
+fn drop_possessives(text: &str) -> String {
+    let chars: Vec<char> = text.chars().collect();
+    let mut out = String::with_capacity(text.len());
+    let mut i = 0;
+    while i < chars.len() {
+        let apostrophe = matches!(chars[i], '\'' | '\u{2019}');
+        let possessive = apostrophe
+            && i > 0
+            && chars[i - 1].is_alphabetic()
+            && matches!(chars.get(i + 1), Some('s' | 'S'))
+            && !chars.get(i + 2).is_some_and(|c| c.is_alphanumeric());
+        if possessive {
+            i += 2;
+        } else {
+            out.push(chars[i]);
+            i += 1;
+        }
+    }
+    out
+}
+
+/// Reference and hypothesis normalised three ways: as they are, with hyphenated
+/// words closed up, and without possessives. A term counts as present in any
+/// reading, because "intra-articular" and "intraarticular", "pre-eclampsia" and
+/// "preeclampsia", "Baker's cyst" and "Baker cyst" are one term written two
+/// accepted ways; an open spelling ("extra luminal" for "extraluminal") still
+/// counts as a miss.
 struct TermForms {
-    r: Vec<String>,
-    h: Vec<String>,
-    r_closed: Vec<String>,
-    h_closed: Vec<String>,
+    /// (reference, hypothesis) per way of writing.
+    forms: [(Vec<String>, Vec<String>); 3],
 }
 
 impl TermForms {
+    fn ways(text: &str) -> [Vec<String>; 3] {
+        [
+            normalize(text),
+            normalize(&close_hyphens(text)),
+            normalize(&drop_possessives(text)),
+        ]
+    }
+
     fn new(reference: &str, hypothesis: &str) -> Self {
+        let [r0, r1, r2] = Self::ways(reference);
+        let [h0, h1, h2] = Self::ways(hypothesis);
         TermForms {
-            r: normalize(reference),
-            h: normalize(hypothesis),
-            r_closed: normalize(&close_hyphens(reference)),
-            h_closed: normalize(&close_hyphens(hypothesis)),
+            forms: [(r0, h0), (r1, h1), (r2, h2)],
         }
     }
 
     /// Occurrences of `term` in the reference and in the hypothesis.
     fn count(&self, term: &str) -> (usize, usize) {
-        let t = normalize(term);
-        let tc = normalize(&close_hyphens(term));
-        if t.is_empty() {
+        let ts = Self::ways(term);
+        if ts[0].is_empty() {
             return (0, 0);
         }
-        let in_ref = count_runs(&self.r, &t).max(count_runs(&self.r_closed, &tc));
-        let in_hyp = count_runs(&self.h, &t).max(count_runs(&self.h_closed, &tc));
-        (in_ref, in_hyp)
+        let mut counts = (0, 0);
+        for ((r, h), t) in self.forms.iter().zip(&ts) {
+            counts.0 = counts.0.max(count_runs(r, t));
+            counts.1 = counts.1.max(count_runs(h, t));
+        }
+        counts
     }
 }
 
@@ -558,5 +589,23 @@ mod tests {
             &terms,
         );
         assert_eq!((s.terms, s.terms_found), (2, 1));
+    }
+
+    #[test]
+    fn an_eponym_counts_with_or_without_its_possessive() {
+        let terms = vec!["Baker cyst".to_string(), "lactated Ringer's".to_string()];
+        let s = score(
+            "a Baker cyst; lactated Ringer's",
+            "a Baker's cyst; lactated ringers",
+            &terms,
+        );
+        assert_eq!((s.terms, s.terms_found), (2, 2));
+        // A plural is not a possessive.
+        let s = score("a Baker cyst", "a bakers cyst", &terms);
+        assert_eq!((s.terms, s.terms_found), (1, 0));
+        assert_eq!(
+            drop_possessives("Ringer's, Crohn’s and it's"),
+            "Ringer, Crohn and it"
+        );
     }
 }

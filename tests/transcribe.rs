@@ -450,6 +450,7 @@ fn the_audio_prefers_what_was_said() {
         before: texts[..k].join(" "),
         options: vec![word.to_string(), near.clone(), "zebra".into()],
         after: texts[k + 1..k + 4].join(" "),
+        prompt: String::new(),
     };
     let s = &recognizer
         .score_alternatives(
@@ -463,8 +464,33 @@ fn the_audio_prefers_what_was_said() {
     assert!(s[0] > s[2] + 5.0, "{word} {:.2}, zebra {:.2}", s[0], s[2]);
     // With no slack the options below the first are given up, not scored.
     let pruned = &recognizer
-        .score_alternatives(&audio.samples, &[span], 0.0, &SttOptions::default())
+        .score_alternatives(
+            &audio.samples,
+            std::slice::from_ref(&span),
+            0.0,
+            &SttOptions::default(),
+        )
         .unwrap()[0];
     assert_eq!(pruned[0], s[0]);
     assert_eq!(pruned[1..], [f32::NEG_INFINITY; 2]);
+    // A prompt naming a wording primes the model for it: "zebra", said nowhere,
+    // gains on the recognised word once the prompt expects it.
+    let primed = Alternatives {
+        prompt: "Zebra.".into(),
+        ..span
+    };
+    let p = &recognizer
+        .score_alternatives(
+            &audio.samples,
+            &[primed],
+            f32::INFINITY,
+            &SttOptions::default(),
+        )
+        .unwrap()[0];
+    assert!(
+        p[2] - p[0] > s[2] - s[0],
+        "zebra primed {:.2}, plain {:.2}",
+        p[2] - p[0],
+        s[2] - s[0]
+    );
 }

@@ -952,6 +952,15 @@ fn an_everyday_word_glued_to_a_term_is_split_off() {
         (x.from.as_str(), x.to.as_str(), x.applied),
         ("stoplisinoprol", "stop lisinopril", true)
     );
+    // A drug that is also an everyday word is split off too, even where the whole
+    // word is near it: dropping "add" would lose a word of the order.
+    let c = vocab().correct_words(&recognised(&[
+        ("below", 0.9),
+        ("5.2,", 0.8),
+        ("addextrose", 0.3),
+        ("when", 0.9),
+    ]));
+    assert_eq!(c.text, "below 5.2, add dextrose when");
     // Names and short roots are no everyday word ("coli-", "levi-"), and a word
     // close to a term as a whole is matched whole.
     for (w, not) in [
@@ -1179,4 +1188,37 @@ fn a_sure_word_or_a_drug_name_gets_no_reading() {
     ]);
     let c = vocab().correct_words(&words);
     assert!(c.readings.is_empty(), "{:?}", c.readings);
+}
+
+#[test]
+fn a_digit_written_for_a_sound_is_read_on_its_own_too() {
+    // With a comma between, "6enate" is no pair with its drug; alone it is
+    // "sixenate": succinate, a salt, and never a drug name read off a digit.
+    let c = vocab().correct_words(&doubting(
+        "Increase metoprolol, 6enate to 100 mg daily.",
+        &["6enate"],
+    ));
+    let x = c
+        .corrections
+        .iter()
+        .chain(&c.unsure)
+        .find(|x| x.from == "6enate")
+        .expect("a change for 6enate");
+    assert_eq!(x.to, "succinate");
+    // Doses and ages keep their digits.
+    for text in ["Give 5mg now.", "A 31-year-old man.", "Seen on the 3rd."] {
+        assert_eq!(fix(text), text);
+    }
+}
+
+#[test]
+fn clinical_words_the_generated_lists_lack_are_targets() {
+    for (heard, term) in [
+        ("dermagraphism", "dermographism"),
+        ("condroplasty", "chondroplasty"),
+        ("hydroxabuterate", "hydroxybutyrate"),
+    ] {
+        let c = vocab().correct_words(&recognised(&[("with", 0.9), (heard, 0.3), ("today.", 0.9)]));
+        assert_eq!(c.text, format!("with {term} today."), "{heard}");
+    }
 }

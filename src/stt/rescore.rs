@@ -23,6 +23,10 @@ pub struct Alternatives {
     /// A few recognised words after the span: an option must also fit what
     /// follows (a word that swallows the next syllable does not).
     pub after: String,
+    /// Text given to the decoder as earlier context, as Whisper's prompt is
+    /// ("Cholelithiasis, cholestasis."), or empty: it primes the model for words
+    /// it has little prior for.
+    pub prompt: String,
 }
 
 /// Hypotheses kept while searching for an option's likeliest tokenisation.
@@ -70,9 +74,20 @@ impl Recognizer {
                 state.encode(0, threads).map_err(fail)?;
                 encoded = Some(span.window_start_s);
             }
-            // What whisper.cpp itself starts with: English-only models take no
-            // language or task token.
-            let mut head = vec![self.ctx.token_sot()];
+            // What whisper.cpp itself starts with: the prompt after its own marker,
+            // then the start token (English-only models take no language or task
+            // token).
+            let mut head = Vec::new();
+            let prompt = span.prompt.trim();
+            if !prompt.is_empty() {
+                let toks = self
+                    .ctx
+                    .tokenize(&format!(" {prompt}"), 1024)
+                    .map_err(fail)?;
+                head.push(self.ctx.token_prev());
+                head.extend(&toks[toks.len().saturating_sub(MAX_BEFORE_TOKENS / 2)..]);
+            }
+            head.push(self.ctx.token_sot());
             if self.ctx.is_multilingual() {
                 head.extend([self.ctx.token_lang(lang), self.ctx.token_transcribe()]);
             }

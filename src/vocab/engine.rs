@@ -7,7 +7,7 @@ use super::phonetic::{self, PhoneticIndex};
 use super::symdelete::{DeleteIndex, MAX_EDITS};
 use super::token::{split_punct, Tok};
 use super::Correction;
-use super::{guards, inflect};
+use super::{guards, inflect, phrases};
 
 /// Longest window of recognised words merged into one term.
 pub(crate) const MAX_WINDOW: usize = 4;
@@ -458,19 +458,27 @@ pub(crate) fn eval_window(
     let end = start + len;
     let mut words = Vec::with_capacity(len);
     let mut possessive = false;
+    // A digit read as its word ("6enate": sixenate) is weak evidence: never a drug.
+    let mut respelled = false;
     for k in start..end {
         if locked[k] {
             return;
         }
         let (lead, core, trail) = split_punct(&toks[k].text);
-        if core.is_empty() || core.chars().count() > 40 || core.chars().any(|c| c.is_numeric()) {
+        if core.is_empty() || core.chars().count() > 40 {
             return;
         }
         // Never merge across punctuation.
         if (k > start && !lead.is_empty()) || (k + 1 < end && !trail.is_empty()) {
             return;
         }
-        let w = core.to_lowercase();
+        // A digit written for a sound ("6enate") is read as its word.
+        let lower = core.to_lowercase();
+        let w = phrases::spoken_digits(lower.clone());
+        if w.chars().any(char::is_numeric) {
+            return;
+        }
+        respelled |= w != lower;
         // Spelled-out letters ("S T elevation", "X rays") are not parts of a word.
         if w.chars().count() == 1 && w != "a" {
             return;
@@ -654,6 +662,9 @@ pub(crate) fn eval_window(
             // Only a person's name takes a possessive.
             if possessive && !(t.tier == Tier::Medical && t.display.starts_with(char::is_uppercase))
             {
+                continue;
+            }
+            if respelled && t.is_drug {
                 continue;
             }
             // Obscure drug names are not worth merging ordinary words for.

@@ -71,6 +71,7 @@ const SOUND_ALIKES: &str = include_str!("../../vocab/sound-alikes.txt");
 const PHRASES: &str = include_str!("../../vocab/phrases.txt");
 const EPONYMS: &str = include_str!("../../vocab/eponyms.txt");
 const CLINICAL_PHRASES: &str = include_str!("../../vocab/clinical-phrases.txt");
+const CLINICAL_WORDS: &str = include_str!("../../vocab/clinical-words.txt");
 
 /// English words at least this frequent (Google Books counts) are ordinary words:
 /// a drug or ICD word that common is not used as a correction target.
@@ -155,7 +156,7 @@ impl Lexicon {
             lx.add(l, Tier::Drug, true);
         }
         // Eponyms first, so their capitalised spelling is the one written.
-        for text in [EPONYMS, DIAGNOSES, PROCEDURES, ANATOMY] {
+        for text in [EPONYMS, CLINICAL_WORDS, DIAGNOSES, PROCEDURES, ANATOMY] {
             for l in lines(text) {
                 lx.list_words
                     .extend(l.split([' ', '-']).map(str::to_lowercase));

@@ -192,7 +192,7 @@ pub(crate) fn split_joined_pairs(
 /// A word the recogniser wrote with a digit for a sound ("6enate" for succinate)
 /// with the digit read as its word ("sixenate"); other words ("5mg", "31-year-old")
 /// as they are.
-fn spoken_digits(w: String) -> String {
+pub(crate) fn spoken_digits(w: String) -> String {
     const DIGITS: [&str; 10] = [
         "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine",
     ];

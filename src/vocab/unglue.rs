@@ -59,55 +59,66 @@ pub(crate) fn split_glued_heads(
         if heads.is_empty() {
             continue;
         }
-        // The whole word as the pass would score it.
+        // A consonant the two words share is written once ("add" + "dextrose").
+        let tails = |i: usize| {
+            let shared = !b"aeiou".contains(&lower.as_bytes()[i - 1]);
+            [i, i - 1].into_iter().take(1 + usize::from(shared))
+        };
+        // A tail that is a term as it stands wins over any near match of the whole
+        // word, which would drop the everyday word; an everyday tail only if it is
+        // a drug ("addextrose": add dextrose).
+        let exact = heads.iter().find_map(|&i| {
+            tails(i).find_map(|at| {
+                let tail = &lower[at..];
+                let id = *lx.by_key.get(tail)?;
+                (!is_english(lx, tail) || lx.terms[id as usize].is_drug).then_some((i, id, 1.0))
+            })
+        });
         let lo = k.saturating_sub(CONTEXT);
         let hi = (k + 1 + CONTEXT).min(toks.len());
-        let whole = best(
-            lx,
-            (ix, sd),
-            &toks[lo..hi],
-            &locked[lo..hi],
-            k - lo,
-            &mut buf,
-            &mut cands,
-        )
-        .map(|c| c.score);
-        if whole.is_some_and(|s| s >= APPLY) {
-            continue;
-        }
         // (head length, term, score) of the best split.
-        let mut found: Option<(usize, u32, f32)> = None;
-        for i in heads {
-            // A consonant the two words share is written once ("add" + "dextrose").
-            let shared = !b"aeiou".contains(&lower.as_bytes()[i - 1]);
-            for tail_at in [i, i - 1].into_iter().take(1 + usize::from(shared)) {
-                let tail = &lower[tail_at..];
-                // The tail is a term as it stands.
-                if let Some(&id) = lx.by_key.get(tail).filter(|_| !is_english(lx, tail)) {
-                    found = Some((i, id, 1.0));
-                    break;
-                }
-                let mut local: Vec<Tok> = toks[lo..k].to_vec();
-                local.push(Tok {
-                    text: format!("{lead}{}", &core[..i]),
-                    ..toks[k].clone()
-                });
-                local.push(Tok {
-                    text: format!("{tail}{trail}"),
-                    ..toks[k].clone()
-                });
-                local.extend(toks[k + 1..hi].iter().cloned());
-                let at = k - lo + 1;
-                let free = vec![false; local.len()];
-                let Some(c) = best(lx, (ix, sd), &local, &free, at, &mut buf, &mut cands) else {
-                    continue;
-                };
-                if c.score >= APPLY
-                    && c.code_distance <= 1
-                    && whole.is_none_or(|w| c.score > w)
-                    && found.is_none_or(|f| c.score > f.2)
-                {
-                    found = Some((i, c.term, c.score));
+        let mut found: Option<(usize, u32, f32)> = exact;
+        if found.is_none() {
+            // The whole word as the pass would score it.
+            let whole = best(
+                lx,
+                (ix, sd),
+                &toks[lo..hi],
+                &locked[lo..hi],
+                k - lo,
+                &mut buf,
+                &mut cands,
+            )
+            .map(|c| c.score);
+            if whole.is_some_and(|s| s >= APPLY) {
+                continue;
+            }
+            for &i in &heads {
+                for tail_at in tails(i) {
+                    let tail = &lower[tail_at..];
+                    let mut local: Vec<Tok> = toks[lo..k].to_vec();
+                    local.push(Tok {
+                        text: format!("{lead}{}", &core[..i]),
+                        ..toks[k].clone()
+                    });
+                    local.push(Tok {
+                        text: format!("{tail}{trail}"),
+                        ..toks[k].clone()
+                    });
+                    local.extend(toks[k + 1..hi].iter().cloned());
+                    let at = k - lo + 1;
+                    let free = vec![false; local.len()];
+                    let Some(c) = best(lx, (ix, sd), &local, &free, at, &mut buf, &mut cands)
+                    else {
+                        continue;
+                    };
+                    if c.score >= APPLY
+                        && c.code_distance <= 1
+                        && whole.is_none_or(|w| c.score > w)
+                        && found.is_none_or(|f| c.score > f.2)
+                    {
+                        found = Some((i, c.term, c.score));
+                    }
                 }
             }
         }
