@@ -87,7 +87,7 @@ pub struct TranscribeArgs {
     #[arg(long, conflicts_with_all = ["prompt", "no_vocab"])]
     pub second_pass: bool,
     /// Do not check the vocabulary pass's doubtful changes against the audio
-    /// (the check applies those the recogniser prefers to its draft; ~38% more time)
+    /// (the check applies those the recogniser prefers to its draft; ~47% more time)
     #[arg(long, conflicts_with = "no_vocab")]
     pub no_audio_check: bool,
     /// Custom vocabulary files, layered in order over the built-in lists.
