@@ -77,29 +77,28 @@ impl Recognizer {
             // What whisper.cpp itself starts with: the prompt after its own marker,
             // then the start token (English-only models take no language or task
             // token).
+            // The last `keep` tokens of a text, with a leading space as Whisper
+            // writes words.
+            let tail = |text: &str, keep: usize| -> Result<Vec<WhisperTokenId>> {
+                let text = text.trim();
+                if text.is_empty() {
+                    return Ok(Vec::new());
+                }
+                let toks = self.ctx.tokenize(&format!(" {text}"), 1024).map_err(fail)?;
+                Ok(toks[toks.len().saturating_sub(keep)..].to_vec())
+            };
             let mut head = Vec::new();
-            let prompt = span.prompt.trim();
+            let prompt = tail(&span.prompt, MAX_BEFORE_TOKENS / 2)?;
             if !prompt.is_empty() {
-                let toks = self
-                    .ctx
-                    .tokenize(&format!(" {prompt}"), 1024)
-                    .map_err(fail)?;
                 head.push(self.ctx.token_prev());
-                head.extend(&toks[toks.len().saturating_sub(MAX_BEFORE_TOKENS / 2)..]);
+                head.extend(prompt);
             }
             head.push(self.ctx.token_sot());
             if self.ctx.is_multilingual() {
                 head.extend([self.ctx.token_lang(lang), self.ctx.token_transcribe()]);
             }
             head.push(self.ctx.token_not());
-            let before = span.before.trim();
-            if !before.is_empty() {
-                let toks = self
-                    .ctx
-                    .tokenize(&format!(" {before}"), 1024)
-                    .map_err(fail)?;
-                head.extend(&toks[toks.len().saturating_sub(MAX_BEFORE_TOKENS)..]);
-            }
+            head.extend(tail(&span.before, MAX_BEFORE_TOKENS)?);
             // The head goes through the decoder once; each hypothesis is decoded
             // from its last token on.
             state
