@@ -1,5 +1,6 @@
 //! Changes that would reverse a clinical meaning are never applied on spelling
-//! evidence alone: the reviewer decides. Names after a title are never changed.
+//! evidence alone: the reviewer decides. Names after a title, or after "patient"
+//! in a header, are never changed.
 
 use super::token::{split_punct, Tok};
 
@@ -7,21 +8,43 @@ use super::token::{split_punct, Tok};
 /// ("dr. sarah noris" is not a nostril).
 const TITLES: &[&str] = &["dr", "mr", "mrs", "ms", "prof"];
 
-/// Marks the names after written titles in `locked`.
+/// Words a name follows in a dictation's header ("dictating on patient Lucas
+/// Brandt, medical record number"): the one or two words after one are a name
+/// when one of them is capitalised or a comma ends them ("patient lukeus
+/// brand," is no lupus; "the patient reports pain" is no name).
+const NAME_CUES: &[&str] = &["patient", "doctor"];
+
+/// Marks the names after written titles, and after a name cue, in `locked`.
 pub(crate) fn lock_names(toks: &[Tok], locked: &mut [bool]) {
     for i in 0..toks.len() {
         let (_, core, trail) = split_punct(&toks[i].text);
-        if !TITLES.contains(&core.to_lowercase().as_str()) || !matches!(trail, "" | ".") {
+        let core = core.to_lowercase();
+        let title = TITLES.contains(&core.as_str()) && matches!(trail, "" | ".");
+        let cue = NAME_CUES.contains(&core.as_str()) && trail.is_empty();
+        if !title && !cue {
             continue;
         }
+        // The one or two words after it, up to punctuation.
+        let mut name = Vec::with_capacity(2);
         for k in i + 1..(i + 3).min(toks.len()) {
             let (lead, _, trail) = split_punct(&toks[k].text);
             if !lead.is_empty() || toks[k].text.starts_with('\n') {
                 break;
             }
-            locked[k] = true;
+            name.push(k);
             if !trail.is_empty() {
                 break;
+            }
+        }
+        let capitalised = name
+            .iter()
+            .any(|&k| split_punct(&toks[k].text).1.starts_with(char::is_uppercase));
+        let comma = name
+            .last()
+            .is_some_and(|&k| split_punct(&toks[k].text).2.starts_with(','));
+        if title || capitalised || comma {
+            for k in name {
+                locked[k] = true;
             }
         }
     }
@@ -63,6 +86,30 @@ mod tests {
         let mut locked = vec![false; toks.len()];
         lock_names(&toks, &mut locked);
         assert_eq!(locked, [false, false, false, true, true, false, false]);
+        let lock = |text: &str| {
+            let toks: Vec<Tok> = text
+                .split(' ')
+                .map(|w| Tok {
+                    text: w.into(),
+                    ..Default::default()
+                })
+                .collect();
+            let mut locked = vec![false; toks.len()];
+            lock_names(&toks, &mut locked);
+            locked
+        };
+        assert_eq!(
+            lock("on patient lukeus Brandt, record"),
+            [false, false, true, true, false]
+        );
+        assert_eq!(
+            lock("on patient lukeus brand, record"),
+            [false, false, true, true, false]
+        );
+        assert_eq!(
+            lock("the patient reports pain"),
+            [false, false, false, false]
+        );
     }
 
     #[test]
