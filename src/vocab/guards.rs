@@ -26,9 +26,9 @@ pub(crate) fn lock_names(toks: &[Tok], locked: &mut [bool]) {
         }
         // The one or two words after it, up to punctuation.
         let mut name = Vec::with_capacity(2);
-        for k in i + 1..(i + 3).min(toks.len()) {
-            let (lead, _, trail) = split_punct(&toks[k].text);
-            if !lead.is_empty() || toks[k].text.starts_with('\n') {
+        for (k, t) in toks.iter().enumerate().skip(i + 1).take(2) {
+            let (lead, _, trail) = split_punct(&t.text);
+            if !lead.is_empty() || t.text.starts_with('\n') {
                 break;
             }
             name.push(k);
